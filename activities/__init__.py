@@ -1,0 +1,1 @@
+"""Side effects only: classes with injected clients, one typed input and output per activity."""

@@ -1,0 +1,1 @@
+"""The FastAPI façade: starts projects, answers approval queries, serves the dashboard."""

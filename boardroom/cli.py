@@ -1,0 +1,87 @@
+"""The `boardroom` command: run the stack, and (through the API) start and follow projects.
+
+Every failure a person can cause ends with one line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from boardroom.errors import ConfigError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from boardroom.settings import load_settings
+
+    return load_settings(getattr(args, "config", None))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from boardroom.devstack import load_devstack
+    from workers.devstack_runner import up_main
+
+    dev = load_devstack(args.config)
+    settings = _settings(args)
+    base = Path(args.config).resolve().parent if args.config else Path.cwd()
+    asyncio.run(up_main(settings, dev, base))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from workers.devstack_runner import worker_main
+
+    asyncio.run(worker_main(_settings(args)))
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from workers.devstack_runner import api_main
+
+    asyncio.run(api_main(_settings(args)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="boardroom", description=__doc__)
+    parser.add_argument("--config", help="path to temporal-dev.yaml (default: the repository's)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("up", help="start Temporal dev server, worker and API; Ctrl-C stops all").set_defaults(
+        handler=cmd_up
+    )
+    sub.add_parser("worker", help="run a worker against the configured Temporal").set_defaults(
+        handler=cmd_worker
+    )
+    sub.add_parser("api", help="run the API against the configured Temporal").set_defaults(handler=cmd_api)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose or args.command in ("up", "worker", "api") else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    # The SDK's own logs at WARNING keep `up` readable.
+    logging.getLogger("temporalio").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(f"boardroom: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The one Temporal client factory: worker, API, CLI and tests all connect through it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from temporalio.client import Client, Interceptor
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.service import TLSConfig
+
+from boardroom.errors import ConfigError
+from boardroom.settings import Settings
+
+
+def data_converter(settings: Settings | None = None) -> DataConverter:
+    """Pydantic payloads, plus the encryption codec when BOARDROOM_ENCRYPTION_KEYS is set."""
+    converter = pydantic_data_converter
+    if settings is not None and settings.encryption_keys:
+        from boardroom.codec import EncryptionCodec
+
+        codec = EncryptionCodec.from_setting(settings.encryption_keys)
+        converter = DataConverter(
+            payload_converter_class=converter.payload_converter_class,
+            payload_codec=codec,
+            failure_converter_class=converter.failure_converter_class,
+        )
+    return converter
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    if settings.temporal_tls_cert or settings.temporal_tls_key:
+        if not (settings.temporal_tls_cert and settings.temporal_tls_key):
+            raise ConfigError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
+        return TLSConfig(
+            client_cert=settings.temporal_tls_cert.read_bytes(),
+            client_private_key=settings.temporal_tls_key.read_bytes(),
+            server_root_ca_cert=settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca else None,
+        )
+    # Temporal Cloud with an API key always speaks TLS.
+    return bool(settings.temporal_tls or settings.temporal_api_key)
+
+
+async def connect(
+    settings: Settings,
+    *,
+    interceptors: Sequence[Interceptor] = (),
+    target_host: str | None = None,
+) -> Client:
+    """Connect to Temporal with the project's data converter, TLS/API key and interceptors.
+
+    An unreachable server is a ConfigError with one line saying where we tried.
+    """
+    address = target_host or settings.temporal_address
+    try:
+        return await Client.connect(
+            address,
+            namespace=settings.temporal_namespace,
+            data_converter=data_converter(settings),
+            interceptors=list(interceptors),
+            tls=tls_config(settings),
+            api_key=settings.temporal_api_key,
+        )
+    except RuntimeError as exc:
+        reason = str(exc).splitlines()[0][:200]
+        raise ConfigError(f"cannot reach Temporal at {address} ({reason})") from None

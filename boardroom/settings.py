@@ -1,0 +1,150 @@
+"""One Settings object: environment variables override `temporal-dev.yaml` and the defaults.
+
+Nothing reads the environment at import time; call `load_settings()` where it is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from boardroom.devstack import DevStackConfig, load_devstack
+from boardroom.errors import ConfigError
+
+PLACEHOLDER = "change-me"
+SECRET_FIELDS = (
+    "secret_key",
+    "stripe_webhook_secret",
+    "slack_signing_secret",
+    "github_webhook_secret",
+)
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Configuration for the worker, the API, the CLI and the tests."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", validation_alias=_env("BOARDROOM_ENV")
+    )
+    # Temporal
+    temporal_address: str = Field("127.0.0.1:7233", validation_alias=_env("TEMPORAL_ADDRESS"))
+    temporal_namespace: str = Field("default", validation_alias=_env("TEMPORAL_NAMESPACE"))
+    task_queue: str = Field("boardroom", validation_alias=_env("TEMPORAL_TASK_QUEUE"))
+    temporal_api_key: str | None = Field(None, validation_alias=_env("TEMPORAL_API_KEY"))
+    temporal_tls: bool = Field(False, validation_alias=_env("TEMPORAL_TLS"))
+    temporal_tls_cert: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_CERT"))
+    temporal_tls_key: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_KEY"))
+    temporal_tls_ca: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_CA"))
+    temporal_ui_url: str = Field("http://localhost:8233", validation_alias=_env("TEMPORAL_UI_URL"))
+    # Worker tuning
+    max_concurrent_activities: int = Field(100, validation_alias=_env("BOARDROOM_MAX_CONCURRENT_ACTIVITIES"))
+    max_concurrent_workflow_tasks: int = Field(
+        100, validation_alias=_env("BOARDROOM_MAX_CONCURRENT_WORKFLOW_TASKS")
+    )
+    max_cached_workflows: int = Field(1000, validation_alias=_env("BOARDROOM_MAX_CACHED_WORKFLOWS"))
+    graceful_shutdown_s: float = Field(30.0, validation_alias=_env("BOARDROOM_GRACEFUL_SHUTDOWN_S"))
+    # Application database
+    database_url: str = Field("sqlite:///.data/boardroom.db", validation_alias=_env("DATABASE_URL"))
+    # API
+    api_host: str = Field("127.0.0.1", validation_alias=_env("BOARDROOM_API_HOST"))
+    api_port: int = Field(8000, validation_alias=_env("BOARDROOM_API_PORT"))
+    public_url: str = Field("http://localhost:8000", validation_alias=_env("BOARDROOM_PUBLIC_URL"))
+    api_keys: str = Field("", validation_alias=_env("BOARDROOM_API_KEYS"))
+    secret_key: str = Field(PLACEHOLDER, validation_alias=_env("BOARDROOM_SECRET_KEY"))
+    encryption_keys: str = Field("", validation_alias=_env("BOARDROOM_ENCRYPTION_KEYS"))
+    # Agents
+    agent_provider: Literal["auto", "openai", "offline"] = Field(
+        "auto", validation_alias=_env("BOARDROOM_AGENT_PROVIDER")
+    )
+    openai_api_key: str | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    openai_model: str = Field("gpt-4o-mini", validation_alias=_env("OPENAI_MODEL"))
+    openai_timeout_s: float = Field(120.0, validation_alias=_env("OPENAI_TIMEOUT_S"))
+    # Integrations
+    stripe_api_key: str | None = Field(None, validation_alias=_env("STRIPE_API_KEY"))
+    stripe_api_base: str | None = Field(None, validation_alias=_env("STRIPE_API_BASE"))
+    stripe_webhook_secret: str = Field(PLACEHOLDER, validation_alias=_env("STRIPE_WEBHOOK_SECRET"))
+    github_token: str | None = Field(None, validation_alias=_env("GITHUB_TOKEN"))
+    github_api_url: str | None = Field(None, validation_alias=_env("GITHUB_API_URL"))
+    github_org: str | None = Field(None, validation_alias=_env("GITHUB_ORG"))
+    github_webhook_secret: str = Field(PLACEHOLDER, validation_alias=_env("GITHUB_WEBHOOK_SECRET"))
+    slack_bot_token: str | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_api_url: str | None = Field(None, validation_alias=_env("SLACK_API_URL"))
+    slack_channel: str = Field("#boardroom", validation_alias=_env("SLACK_CHANNEL"))
+    slack_signing_secret: str = Field(PLACEHOLDER, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    # Observability
+    otel_exporter: Literal["none", "console", "otlp"] = Field(
+        "none", validation_alias=_env("BOARDROOM_OTEL_EXPORTER")
+    )
+    otel_endpoint: str | None = Field(None, validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT"))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],  # noqa: ARG003 (signature fixed by pydantic-settings)
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first: it overrides what temporal-dev.yaml hands in as init values.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment == "production":
+            weak = [name for name in SECRET_FIELDS if getattr(self, name) in ("", PLACEHOLDER)]
+            if weak:
+                names = ", ".join(weak)
+                raise ValueError(f"placeholder secrets are refused outside development: {names}")
+        return self
+
+    @property
+    def provider(self) -> Literal["openai", "offline"]:
+        """The agent provider in effect: offline when no OpenAI key is set."""
+        if self.agent_provider == "auto":
+            return "openai" if self.openai_api_key else "offline"
+        return self.agent_provider
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def defaults_from_devstack(dev: DevStackConfig) -> dict[str, object]:
+    return {
+        "temporal_address": dev.address,
+        "temporal_namespace": dev.namespace,
+        "task_queue": dev.task_queue,
+        "api_host": dev.api.host,
+        "api_port": dev.api.port,
+        "temporal_ui_url": f"http://localhost:{dev.ui.port}",
+    }
+
+
+def load_settings(devstack_path: Path | str | None = None, **overrides: object) -> Settings:
+    """Settings from the environment over `temporal-dev.yaml`; errors as one-line ConfigError."""
+    dev = load_devstack(devstack_path)
+    try:
+        settings = Settings(**defaults_from_devstack(dev))  # type: ignore[arg-type]
+        if overrides:
+            # Explicit overrides (tests, CLI flags) win over the environment too.
+            settings = Settings.model_validate(settings.model_dump() | overrides)
+        return settings
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"configuration: {where + ': ' if where else ''}{first['msg']}") from None

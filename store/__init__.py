@@ -1,0 +1,1 @@
+"""Application persistence: SQLModel tables, engine/session factory, Alembic migrations."""

