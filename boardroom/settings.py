@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     openai_model: str = Field("gpt-4o-mini", validation_alias=_env("OPENAI_MODEL"))
     openai_timeout_s: float = Field(120.0, validation_alias=_env("OPENAI_TIMEOUT_S"))
+    # JSON objects: {"role-name": "model"} and {"model": [usd_per_1M_in, usd_per_1M_out, usd_per_1M_cached]}
+    role_models: str = Field("", validation_alias=_env("BOARDROOM_ROLE_MODELS"))
+    prices: str = Field("", validation_alias=_env("BOARDROOM_PRICES"))
+    llm_output_retries: int = Field(2, ge=0, le=5, validation_alias=_env("BOARDROOM_LLM_OUTPUT_RETRIES"))
     # Integrations
     stripe_api_key: str | None = Field(None, validation_alias=_env("STRIPE_API_KEY"))
     stripe_api_base: str | None = Field(None, validation_alias=_env("STRIPE_API_BASE"))
