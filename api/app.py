@@ -2,40 +2,122 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from sqlalchemy import text
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from temporalio.client import RPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
+from api.auth import warn_if_open
+from api.routers import approvals, codec, health, pages, projects, slack, webhooks
 from boardroom.client import connect
-from boardroom.settings import Settings, load_settings
+from boardroom.errors import ConfigError
+from boardroom.settings import PLACEHOLDER, Settings, load_settings
 from store.db import get_engine
+
+log = logging.getLogger("boardroom.api")
+
+RECONNECT_S = 2.0
+
+
+async def _connect_until_ready(app: FastAPI, settings: Settings) -> None:
+    """Keep trying to reach Temporal; requests that need it answer 503 meanwhile."""
+    while True:
+        try:
+            app.state.temporal = await connect(settings)
+            log.info("connected to Temporal at %s", settings.temporal_address)
+            return
+        except ConfigError as exc:
+            log.debug("still waiting for Temporal: %s", exc)
+            await asyncio.sleep(RECONNECT_S)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    # Failures of Temporal or the database are never the caller's fault: 503 with a reason.
+    @app.exception_handler(RPCError)
+    async def temporal_rpc_error(_request: Request, exc: RPCError) -> JSONResponse:
+        log.warning("Temporal RPC failed: %s %s", exc.status.name, exc.message[:200])
+        return JSONResponse(
+            {"detail": f"Temporal is unavailable or refused the call ({exc.status.name}): {exc.message[:200]}"},
+            status_code=503,
+        )
+
+    @app.exception_handler(RPCTimeoutOrCancelledError)
+    async def temporal_timeout(_request: Request, _exc: RPCTimeoutOrCancelledError) -> JSONResponse:
+        return JSONResponse({"detail": "Temporal did not answer in time; try again"}, status_code=503)
+
+    @app.exception_handler(ConfigError)
+    async def config_error(_request: Request, exc: ConfigError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(OperationalError)
+    async def database_error(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
+        return JSONResponse({"detail": "the application database is unavailable; try again"}, status_code=503)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API, the dashboard and the approval pages, bound to one Settings."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.engine = get_engine(settings.database_url)
-        app.state.temporal = await connect(settings)
-        yield
+        app.state.temporal = None
+        app.state.codec = None
+        if settings.encryption_keys:
+            from boardroom.codec import EncryptionCodec
 
-    app = FastAPI(title="Boardroom", version="0.1.0", lifespan=lifespan)
+            app.state.codec = EncryptionCodec.from_setting(settings.encryption_keys)
+        warn_if_open(settings)
+        if settings.secret_key in ("", PLACEHOLDER):
+            log.warning("BOARDROOM_SECRET_KEY is the placeholder: approval links are not secret; set it outside dev")
+        reconnect: asyncio.Task[None] | None = None
+        try:
+            app.state.temporal = await connect(settings)
+        except ConfigError as exc:
+            log.warning("%s; the API starts anyway and keeps retrying", exc)
+            reconnect = asyncio.create_task(_connect_until_ready(app, settings))
+        try:
+            yield
+        finally:
+            if reconnect is not None:
+                reconnect.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reconnect
 
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"])
-    async def readyz() -> dict[str, str]:
-        """Readiness: Temporal and the database answer."""
-        await app.state.temporal.service_client.check_health()
-        with app.state.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return {"status": "ready"}
-
+    app = FastAPI(
+        title="Boardroom",
+        version="0.1.0",
+        description="Start projects, follow them, and decide their gates. "
+        "JSON routes take `Authorization: Bearer <key>` when BOARDROOM_API_KEYS is set.",
+        lifespan=lifespan,
+    )
+    # Set now too, so code that runs without the lifespan (OpenAPI, dependency overrides) sees it.
+    app.state.settings = settings
+    app.state.temporal = None
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[settings.temporal_ui_url.rstrip("/")],
+        allow_credentials=True,
+        allow_methods=["POST", "GET", "OPTIONS"],
+        allow_headers=["Content-Type", "Authorization", "X-Namespace"],
+    )
+    _install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(projects.router)
+    app.include_router(approvals.router)
+    app.include_router(codec.router)
+    app.include_router(slack.router)
+    app.include_router(pages.router)
+    app.include_router(pages.protected)
+    app.include_router(webhooks.router)
     return app

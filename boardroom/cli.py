@@ -56,10 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="start Temporal dev server, worker and API; Ctrl-C stops all").set_defaults(
         handler=cmd_up
     )
-    sub.add_parser("worker", help="run a worker against the configured Temporal").set_defaults(
-        handler=cmd_worker
-    )
+    sub.add_parser("worker", help="run a worker against the configured Temporal").set_defaults(handler=cmd_worker)
     sub.add_parser("api", help="run the API against the configured Temporal").set_defaults(handler=cmd_api)
+    __import__("boardroom.cli_client", fromlist=["register"]).register(sub)
     return parser
 
 

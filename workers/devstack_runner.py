@@ -40,9 +40,7 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
         try:
             s.bind((host, port))
         except OSError:
-            raise ConfigError(
-                f"port {port} on {host} is in use ({what}); stop what holds it or change it"
-            ) from None
+            raise ConfigError(f"port {port} on {host} is in use ({what}); stop what holds it or change it") from None
 
 
 def dev_server_command(dev: DevStackConfig, settings: Settings, base: Path) -> list[str]:
@@ -79,9 +77,7 @@ async def wait_for_temporal(settings: Settings, proc: subprocess.Popen[bytes], t
     deadline = loop.time() + timeout
     while True:
         if proc.poll() is not None:
-            raise ConfigError(
-                f"the Temporal dev server exited with code {proc.returncode}; see its output above"
-            )
+            raise ConfigError(f"the Temporal dev server exited with code {proc.returncode}; see its output above")
         try:
             client = await connect(settings)
             await client.service_client.check_health()

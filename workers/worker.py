@@ -9,19 +9,40 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.agents import AgentActivities
 from activities.health import ping
+from activities.integrations import IntegrationActivities
+from activities.store import StoreActivities
 from boardroom.settings import Settings
+from workflows.discovery import DiscoveryWorkflow
+from workflows.execution import ExecutionWorkflow
+from workflows.launch import LaunchWorkflow
+from workflows.operations import OperationsReviewWorkflow
+from workflows.produce_review import ProduceReviewWorkflow
+from workflows.project import ProjectWorkflow
 from workflows.smoke import SmokeWorkflow
 
 
 def workflows() -> list[type]:
-    return [SmokeWorkflow]
+    return [
+        ProjectWorkflow,
+        DiscoveryWorkflow,
+        ExecutionWorkflow,
+        ProduceReviewWorkflow,
+        LaunchWorkflow,
+        OperationsReviewWorkflow,
+        SmokeWorkflow,
+    ]
 
 
 def activities(settings: Settings) -> list[Callable[..., Any]]:
     """Activity callables, bound to classes whose constructors take their clients."""
-    _ = settings
-    return [ping]
+    return [
+        ping,
+        *StoreActivities(settings).activities(),
+        *AgentActivities(settings).activities(),
+        *IntegrationActivities(settings).activities(),
+    ]
 
 
 def create_worker(

@@ -265,9 +265,12 @@ class KpiOutput(Model):
 
 
 class GateRequest(Model):
-    """Asked of the project workflow by a phase or task workflow that needs a decision."""
+    """Asked of the project workflow by a phase or task workflow that needs a decision.
 
-    gate_id: str
+    `key` is the requester's own stable name for the question; the project assigns the gate id.
+    """
+
+    key: str
     kind: GateKind
     title: str
     summary: str = ""
@@ -310,6 +313,8 @@ class GateView(Model):
     summary: str = ""
     risk: Risk = Risk.medium
     status: GateStatus = GateStatus.pending
+    key: str = ""
+    requester_workflow_id: str = ""
     task_id: str | None = None
     deliverable_id: int | None = None
     questions: list[Question] = []
@@ -325,6 +330,7 @@ class GateView(Model):
 class GateOutcome(Model):
     """What the waiting workflow receives once a gate is decided."""
 
+    key: str
     gate_id: str
     decision: DecisionValue
     comment: str = ""
@@ -393,9 +399,7 @@ class BusinessEvent(Model):
 
     id: str
     source: Literal["stripe", "github", "ceo", "system"] = "ceo"
-    kind: Literal["payment", "refund", "subscription_cancelled", "issue_opened", "issue_closed", "note"] = (
-        "note"
-    )
+    kind: Literal["payment", "refund", "subscription_cancelled", "issue_opened", "issue_closed", "note"] = "note"
     amount_usd: float = 0.0
     summary: str = ""
 
@@ -419,8 +423,10 @@ class Policy(Model):
     # for low risk, "reject" otherwise.
     expiry_default: dict[str, DecisionValue] = {}
     review_interval_s: float = 7 * 24 * 3600
-    # Continue-as-new at the latest after this many events in one operations run.
-    max_events_per_run: int = Field(default=1500, ge=50)
+    # Continue-as-new at the latest when one run's history reaches this many events.
+    max_history_events: int = Field(default=3000, ge=200)
+    # How many times a CEO may send a failed task back with guidance before it must be decided.
+    max_escalations: int = Field(default=3, ge=0, le=10)
 
 
 class ProjectState(Model):
@@ -446,6 +452,11 @@ class ProjectState(Model):
     steering: list[str] = []
     notes: list[str] = []
     review_summaries: list[str] = []
+    gate_seq: int = 0
+    launched: bool = False
+    reviews_done: int = 0
+    next_review_at: datetime | None = None
+    recent_event_ids: list[str] = []
     runs: int = 1
     error: str | None = None
 
@@ -568,6 +579,15 @@ class ReviewCycleInput(Model):
 class ReviewCycleOutput(Model):
     summary: str
     results: list[TaskRunOutput] = []
+    usage: Usage = Usage()
+
+
+class PlanUpdate(Model):
+    """Signalled by the execution workflow when steering revised the remaining plan."""
+
+    plan: Plan
+    revision: int
+    usage: Usage = Usage()
 
 
 # --- store activities --------------------------------------------------------------------

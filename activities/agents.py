@@ -1,0 +1,351 @@
+"""The agent activities: interview, research, plan, team, produce, review and KPI analysis.
+
+`AgentActivities` wraps one provider — OpenAI (`activities.llm`) or offline
+(`activities.offline`, the default without OPENAI_API_KEY) — and adds what both share:
+the claim check (deliverables, research and reviews go to the database; outputs carry ids and
+short summaries), plan validation, and one usage record per activity attempt under the call key
+`{workflow_id}:{run_id}:{activity_id}` so a retried activity is counted once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import openai
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.catalog import UnknownRoleError, load_catalog
+from activities.llm import UNKNOWN_ROLE, OpenAIProvider
+from activities.offline import OfflineProvider
+from activities.planning import PlanValidationError, Provider, assemble_team, validate_plan
+from activities.usage import CallContext, Meter, PriceTable, aware_now, current_call_key
+from boardroom.settings import Settings
+from store.db import session_scope
+from store.tables import Document, Review
+from workflows.models import (
+    InterviewInput,
+    InterviewOutput,
+    KpiInput,
+    KpiOutput,
+    PlanInput,
+    PlanOutput,
+    ProduceInput,
+    ProduceOutput,
+    ResearchInput,
+    ResearchOutput,
+    ReviewInput,
+    ReviewIssue,
+    ReviewOutput,
+    TeamInput,
+    TeamOutput,
+    Usage,
+)
+
+logger = logging.getLogger(__name__)
+
+INVALID_PLAN = "InvalidPlan"
+DOCUMENT_NOT_FOUND = "DocumentNotFound"
+SUMMARY_CHARS = 300
+
+_PHASES = {
+    "interview_questions": "discovery",
+    "research": "discovery",
+    "plan": "discovery",
+    "assemble_team": "discovery",
+    "produce": "execution",
+    "review": "execution",
+    "analyze_kpis": "operations",
+}
+# Improvement tasks from KPI reviews are named r{review_number}-…; their work is operations.
+_IMPROVEMENT_ID = re.compile(r"^r\d+-")
+
+
+def _summary(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
+
+
+# --- claim check (blocking; called through asyncio.to_thread) --------------------------------
+
+
+def save_document(
+    db_url: str,
+    *,
+    project_id: str,
+    kind: str,
+    task_id: str,
+    version: int,
+    title: str,
+    content: str,
+    files: dict[str, str] | None,
+    author_role: str,
+    provider: str,
+) -> int:
+    """Insert or overwrite the document (project, kind, task, version); returns its id."""
+    for _ in range(2):
+        with session_scope(db_url) as session:
+            doc = session.exec(
+                select(Document).where(
+                    Document.project_id == project_id,
+                    Document.kind == kind,
+                    Document.task_id == task_id,
+                    Document.version == version,
+                )
+            ).first()
+            if doc is None:
+                doc = Document(
+                    project_id=project_id,
+                    kind=kind,
+                    task_id=task_id,
+                    version=version,
+                    content=content,
+                    created_at=aware_now(),
+                )
+            doc.title = title[:300]
+            doc.content = content
+            doc.files = files or None
+            doc.author_role = author_role[:100]
+            doc.provider = provider[:32]
+            session.add(doc)
+            try:
+                session.commit()
+            except IntegrityError:
+                # The same version was inserted concurrently: overwrite that row instead.
+                session.rollback()
+                continue
+            session.refresh(doc)
+            assert doc.id is not None
+            return doc.id
+    raise RuntimeError(f"could not store {kind} {task_id} v{version} of project {project_id}")
+
+
+def load_document(db_url: str, project_id: str, document_id: int) -> Document | None:
+    """The document if it exists and belongs to the project."""
+    with session_scope(db_url) as session:
+        doc = session.get(Document, document_id)
+        return doc if doc is not None and doc.project_id == project_id else None
+
+
+def save_review(
+    db_url: str,
+    *,
+    project_id: str,
+    task_id: str,
+    document_id: int,
+    round_: int,
+    score: float,
+    passed: bool,
+    issues: list[ReviewIssue],
+) -> int:
+    """Insert or overwrite the review (project, task, round); returns its id."""
+    for _ in range(2):
+        with session_scope(db_url) as session:
+            row = session.exec(
+                select(Review).where(Review.project_id == project_id, Review.task_id == task_id, Review.round == round_)
+            ).first()
+            if row is None:
+                row = Review(
+                    project_id=project_id,
+                    task_id=task_id,
+                    round=round_,
+                    document_id=document_id,
+                    score=0,
+                    passed=False,
+                    created_at=aware_now(),
+                )
+            row.document_id = document_id
+            row.score = score
+            row.passed = passed
+            row.issues = [i.model_dump() for i in issues]
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                continue
+            session.refresh(row)
+            assert row.id is not None
+            return row.id
+    raise RuntimeError(f"could not store the review of {task_id} round {round_} of project {project_id}")
+
+
+# --- the activities --------------------------------------------------------------------------
+
+
+class AgentActivities:
+    """The agent activities, bound to one provider chosen from settings.
+
+    The OpenAI provider is used when `settings.provider` is "openai" or when a client is
+    injected (tests pass one pointed at a fake server); otherwise the offline provider.
+    """
+
+    def __init__(self, settings: Settings, client: openai.AsyncOpenAI | None = None) -> None:
+        self.settings = settings
+        self.catalog = load_catalog()
+        self.prices = PriceTable.from_settings(settings)
+        self.provider: Provider
+        if client is not None or settings.provider == "openai":
+            openai_provider = OpenAIProvider(settings, self.catalog, client)
+            self.provider = openai_provider
+            logger.info("agents use the OpenAI provider at %s", openai_provider.endpoint)
+        else:
+            self.provider = OfflineProvider(self.catalog)
+            logger.info("agents run OFFLINE: deterministic templates, no LLM (set OPENAI_API_KEY to use OpenAI)")
+
+    async def aclose(self) -> None:
+        """Release the provider's HTTP connections (worker shutdown)."""
+        if isinstance(self.provider, OpenAIProvider):
+            await self.provider.aclose()
+
+    def _meter(self, activity_name: str, project_id: str, task_id: str = "") -> Meter:
+        phase = _PHASES.get(activity_name, "")
+        if task_id and _IMPROVEMENT_ID.match(task_id):
+            phase = "operations"
+        ctx = CallContext(
+            call_key=current_call_key(),
+            project_id=project_id,
+            activity=activity_name,
+            phase=phase,
+            task_id=task_id,
+        )
+        return Meter(self.settings.database_url, self.prices, ctx)
+
+    @activity.defn(name="interview_questions")
+    async def interview_questions(self, data: InterviewInput) -> InterviewOutput:
+        """Questions for the CEO about the goal. Writes only its usage record; idempotent."""
+        meter = self._meter("interview_questions", data.project_id)
+        questions = await self.provider.interview(data, meter)
+        return InterviewOutput(questions=questions, usage=meter.usage)
+
+    @activity.defn(name="research")
+    async def research(self, data: ResearchInput) -> ResearchOutput:
+        """Market research stored as Document(kind="research"); idempotent (one research document per
+        project, overwritten on retry)."""
+        meter = self._meter("research", data.project_id)
+        draft = await self.provider.research(data, meter)
+        doc_id = await asyncio.to_thread(
+            save_document,
+            self.settings.database_url,
+            project_id=data.project_id,
+            kind="research",
+            task_id="",
+            version=1,
+            title=draft.title or "Market research",
+            content=draft.content,
+            files=None,
+            author_role=self.catalog.role_for_activity("research").name,
+            provider=self.provider.name,
+        )
+        return ResearchOutput(document_id=doc_id, summary=_summary(draft.summary), usage=meter.usage)
+
+    @activity.defn(name="plan")
+    async def plan(self, data: PlanInput) -> PlanOutput:
+        """A validated task plan (first plan, revision after CEO feedback, or re-plan after steering).
+        Writes only its usage record; idempotent."""
+        meter = self._meter("plan", data.project_id)
+        plan = await self.provider.plan(data, meter)
+        try:
+            validate_plan(plan, self.catalog)
+        except PlanValidationError as exc:
+            raise ApplicationError(str(exc), type=INVALID_PLAN, non_retryable=True) from None
+        return PlanOutput(plan=plan, usage=meter.usage)
+
+    @activity.defn(name="assemble_team")
+    async def assemble_team(self, data: TeamInput) -> TeamOutput:
+        """Named team members for the plan's roles and their reviewers (a catalog lookup, no LLM call).
+        No side effects; idempotent."""
+        try:
+            members = assemble_team(data.plan, self.catalog)
+        except UnknownRoleError as exc:
+            raise ApplicationError(str(exc), type=UNKNOWN_ROLE, non_retryable=True) from None
+        return TeamOutput(members=members, usage=Usage(provider=self.provider.name))
+
+    @activity.defn(name="produce")
+    async def produce(self, data: ProduceInput) -> ProduceOutput:
+        """Draft or revise a task's deliverable, stored as Document(kind="deliverable", version=round).
+        Idempotent: a retry overwrites the same (project, task, round) version, never duplicates it."""
+        meter = self._meter("produce", data.project_id, data.task.id)
+        previous: str | None = None
+        if data.previous_deliverable_id is not None:
+            doc = await asyncio.to_thread(
+                load_document, self.settings.database_url, data.project_id, data.previous_deliverable_id
+            )
+            if doc is None:
+                logger.warning(
+                    "previous deliverable %s of project %s not found; producing without it",
+                    data.previous_deliverable_id,
+                    data.project_id,
+                )
+            else:
+                previous = doc.content
+        draft = await self.provider.produce(data, previous, meter)
+        doc_id = await asyncio.to_thread(
+            save_document,
+            self.settings.database_url,
+            project_id=data.project_id,
+            kind="deliverable",
+            task_id=data.task.id,
+            version=data.round,
+            title=draft.title or data.task.title,
+            content=draft.content,
+            files=draft.files,
+            author_role=data.task.role,
+            provider=self.provider.name,
+        )
+        return ProduceOutput(deliverable_id=doc_id, summary=_summary(draft.summary), usage=meter.usage)
+
+    @activity.defn(name="review")
+    async def review(self, data: ReviewInput) -> ReviewOutput:
+        """QA score of a deliverable against the task's acceptance criteria, stored as a Review.
+        Idempotent: one review per (project, task, round), overwritten on retry."""
+        meter = self._meter("review", data.project_id, data.task.id)
+        doc = await asyncio.to_thread(load_document, self.settings.database_url, data.project_id, data.deliverable_id)
+        if doc is None:
+            raise ApplicationError(
+                f"deliverable {data.deliverable_id} of project {data.project_id} does not exist",
+                type=DOCUMENT_NOT_FOUND,
+                non_retryable=True,
+            )
+        draft = await self.provider.review(data, doc.content, meter)
+        passed = draft.score >= data.pass_threshold
+        review_id = await asyncio.to_thread(
+            save_review,
+            self.settings.database_url,
+            project_id=data.project_id,
+            task_id=data.task.id,
+            document_id=data.deliverable_id,
+            round_=data.round,
+            score=draft.score,
+            passed=passed,
+            issues=draft.issues,
+        )
+        return ReviewOutput(
+            review_id=review_id, score=draft.score, passed=passed, issues=draft.issues, usage=meter.usage
+        )
+
+    @activity.defn(name="analyze_kpis")
+    async def analyze_kpis(self, data: KpiInput) -> KpiOutput:
+        """0-2 improvement tasks from the KPIs, ids unique per review (r{n}-…). Writes only its usage
+        record; idempotent."""
+        meter = self._meter("analyze_kpis", data.project_id)
+        draft = await self.provider.analyze_kpis(data, meter)
+        return KpiOutput(summary=_summary(draft.summary), improvements=draft.improvements, usage=meter.usage)
+
+    def activities(self) -> list[Callable[..., Any]]:
+        """The bound activity methods, for the worker to register."""
+        return [
+            self.interview_questions,
+            self.research,
+            self.plan,
+            self.assemble_team,
+            self.produce,
+            self.review,
+            self.analyze_kpis,
+        ]

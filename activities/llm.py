@@ -1,0 +1,754 @@
+"""The OpenAI provider: structured outputs into pydantic models through the `openai` package.
+
+The client is built with `max_retries=0` because Temporal owns retries. Every failure becomes
+an ApplicationError whose type tells the workflow's retry policy what to do:
+
+| failure                                   | type                 | retried |
+|-------------------------------------------|----------------------|---------|
+| 429, 5xx, 408/409, timeout, connection    | LLMUnavailable       | yes     |
+| 400, 404, 422, quota exhausted            | LLMRequestRejected   | no      |
+| 401, 403                                  | LLMAuthFailed        | no      |
+| refusal or content filter                 | LLMRefused           | no      |
+| output failing JSON/schema/plan checks    | LLMMalformedOutput   | no (*)  |
+| project spend reached its budget          | BudgetExceeded       | no      |
+
+(*) after `settings.llm_output_retries` re-asks within the attempt, each carrying the error.
+
+Prompts put the static part (role instructions, rubric, output format, catalog) first as the
+system message and the variable part (goal, task, previous version, feedback) last, so the
+provider's prompt cache can reuse the prefix across tasks of the same role.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, Literal, TypeVar
+
+import openai
+from openai.types.chat import ChatCompletionMessageParam
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from temporalio.exceptions import ApplicationError
+
+from activities.catalog import Catalog, Role, UnknownRoleError
+from activities.planning import (
+    Draft,
+    KpiDraft,
+    ReviewDraft,
+    improvement_ids,
+    validate_plan,
+)
+from activities.usage import Meter
+from boardroom.errors import ConfigError
+from boardroom.settings import Settings
+from workflows.models import (
+    InterviewInput,
+    KpiInput,
+    Offer,
+    Plan,
+    PlanInput,
+    ProduceInput,
+    Question,
+    ResearchInput,
+    ReviewInput,
+    ReviewIssue,
+    Risk,
+    TaskSpec,
+)
+
+logger = logging.getLogger(__name__)
+
+LLM_UNAVAILABLE = "LLMUnavailable"
+LLM_REQUEST_REJECTED = "LLMRequestRejected"
+LLM_AUTH_FAILED = "LLMAuthFailed"
+LLM_REFUSED = "LLMRefused"
+LLM_MALFORMED_OUTPUT = "LLMMalformedOutput"
+UNKNOWN_ROLE = "UnknownRole"
+# For workflow retry policies: these are never worth another attempt.
+NON_RETRYABLE_ERROR_TYPES = [
+    LLM_REQUEST_REJECTED,
+    LLM_AUTH_FAILED,
+    LLM_REFUSED,
+    LLM_MALFORMED_OUTPUT,
+    UNKNOWN_ROLE,
+    "BudgetExceeded",
+]
+
+MAX_PREVIOUS_CHARS = 24_000
+MAX_DELIVERABLE_CHARS = 40_000
+MAX_ECHO_CHARS = 8_000
+MAX_RETRY_AFTER_S = 120.0
+
+
+# --- output schemas (strict structured outputs: every field required, no free-form maps) ---
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+RiskLevel = Literal["low", "medium", "high"]
+
+
+class QuestionsOut(_Out):
+    questions: list[str] = Field(description="3 or 4 short questions for the CEO, most important first")
+
+
+class ResearchOut(_Out):
+    summary: str = Field(description="two or three sentences: the findings that change the plan")
+    report_markdown: str = Field(description="the full research report in Markdown")
+
+
+class TaskOut(_Out):
+    id: str = Field(description="short kebab-case id, unique within the plan")
+    title: str
+    role: str = Field(description="a producing role name from the catalog")
+    description: str
+    deliverable_kind: str = Field(description="one of the deliverable kinds listed")
+    depends_on: list[str] = Field(description="ids of tasks whose output this task needs")
+    acceptance_criteria: list[str] = Field(description="checkable criteria; they are the QA rubric")
+    risk: RiskLevel
+    cost_estimate_usd: float = Field(ge=0)
+
+
+class OfferOut(_Out):
+    product_name: str
+    description: str
+    price_usd: float = Field(description="launch price in USD, greater than zero")
+
+
+class PlanOut(_Out):
+    summary: str
+    tasks: list[TaskOut]
+    offer: OfferOut
+    risks: list[str]
+
+
+class FileOut(_Out):
+    path: str = Field(description="relative path, e.g. site/index.html")
+    content: str
+
+
+class DeliverableOut(_Out):
+    title: str
+    summary: str = Field(description="at most two sentences")
+    content_markdown: str = Field(description="the complete deliverable in Markdown")
+    files: list[FileOut] = Field(description="complete files for code deliverables; empty otherwise")
+
+
+class IssueOut(_Out):
+    severity: RiskLevel
+    text: str = Field(description="one actionable sentence")
+
+
+class ReviewOut(_Out):
+    score: float = Field(ge=0, le=10)
+    summary: str
+    issues: list[IssueOut]
+
+
+class ImprovementOut(_Out):
+    title: str
+    role: str
+    description: str
+    deliverable_kind: str
+    acceptance_criteria: list[str]
+    risk: RiskLevel
+    cost_estimate_usd: float = Field(ge=0)
+
+
+class KpiOut(_Out):
+    summary: str
+    improvements: list[ImprovementOut] = Field(description="zero to two improvement tasks")
+
+
+S = TypeVar("S", bound=BaseModel)
+R = TypeVar("R")
+
+
+# --- static prompt parts ---------------------------------------------------------------------
+
+HOUSE_RULES = """\
+## House rules
+- You work for the CEO, who approves every decision that matters. Write for a busy founder.
+- Be specific: numbers, names, examples and next steps beat generalities.
+- Never invent facts presented as verified; label assumptions and estimates as such.
+- No placeholders such as "TBD" or "lorem ipsum" in finished work.
+- Never include secrets, API keys or personal data in any output."""
+
+INTERVIEW_TASK = """\
+## Task
+Ask the CEO 3 or 4 short questions whose answers would change the plan for the goal below:
+who the customer is, what they will pay, constraints (budget, time, brand, legal) and what
+success looks like. One question per item, no numbering, no preamble."""
+
+RESEARCH_TASK = """\
+## Task
+Write desk research for the goal below from what you know: market and segments, named
+competitors with their offer and price, customer pains and buying triggers, channels, risks,
+and the implications for product and price. Mark every estimate as an estimate."""
+
+PLAN_TASK = """\
+## Task
+Write the execution plan for the goal below as tasks for the catalog roles listed.
+- 6 to 12 tasks; each task is one deliverable by one producing role.
+- Dependencies only where a task needs another task's output; independent work must be able
+  to run in parallel. No cycles; every id in depends_on must be a task of this plan.
+- 2 to 5 acceptance criteria per task, each checkable by a reviewer.
+- Risk: high for legal, pricing, payments and anything public or irreversible; medium for
+  customer-facing work; low otherwise.
+- cost_estimate_usd is the expected LLM cost of producing and reviewing the task.
+- The offer is what the business sells at launch: product name, one-line description, price.
+- When the CEO gave feedback, change the plan so that each point is visibly addressed.
+- When the CEO steered, keep the completed tasks exactly (same ids) and revise the rest."""
+
+PRODUCE_TASK = """\
+## Task
+Produce the deliverable described in the user message so that it meets every acceptance
+criterion. Write the complete work, not an outline. When you revise, address every feedback
+item and end with a "Revision notes" section saying how each item was addressed. Code
+deliverables also list every file, complete, in `files`."""
+
+REVIEW_RUBRIC = """\
+## Rubric
+Score the deliverable from 0 to 10 against the task's acceptance criteria:
+- 9-10: every criterion met with specifics; ready to ship.
+- 7-8: criteria met; only minor fixes remain.
+- 5-6: some criteria unmet or vague; needs a revision.
+- 0-4: wrong task, large parts missing, or unsafe to publish.
+List each problem as one actionable sentence with a severity (high: blocks shipping;
+medium: must be fixed in the next revision; low: nice to have). No praise in issues."""
+
+KPI_TASK = """\
+## Task
+Read the business's KPIs and the CEO's recent notes and propose at most two improvement
+tasks with the largest expected effect (none if the business needs no change). Each task
+names a producing role from the catalog, a deliverable kind, measurable acceptance criteria
+and a risk level (high for refunds/pricing/legal changes)."""
+
+OUTPUT_NOTE = "## Output\nAnswer with one JSON object that matches the response schema exactly."
+
+
+def system_prompt(role: Role, *parts: str) -> str:
+    """The static prefix: identical for every call of the same role and activity."""
+    head = (
+        f"You are the {role.title} on Boardroom, an AI team that builds and runs small online "
+        f"businesses for a founder (the CEO).\n\n## Your role\n{role.instructions.strip()}"
+    )
+    return "\n\n".join([head, HOUSE_RULES, *parts, OUTPUT_NOTE])
+
+
+def catalog_listing(catalog: Catalog) -> str:
+    roles = "\n".join(
+        f"- {r.name}: {r.title} ({r.category}); produces {', '.join(r.produces)}" for r in catalog.producers()
+    )
+    kinds = "\n".join(f"- {k}: {v}" for k, v in catalog.kinds.items())
+    return f"## Catalog roles (use these names only)\n{roles}\n\n## Deliverable kinds\n{kinds}"
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n\n[… truncated {len(text) - limit} characters]"
+
+
+def _bullets(items: list[str]) -> str:
+    return "\n".join(f"- {i}" for i in items) if items else "- (none)"
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def parse_role_models(text: str, catalog: Catalog) -> dict[str, str]:
+    """BOARDROOM_ROLE_MODELS: `{"role-name": "model"}` for roles of the catalog."""
+    if not text.strip():
+        return {}
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"BOARDROOM_ROLE_MODELS is not valid JSON: {exc.msg}") from None
+    if not isinstance(raw, dict) or not all(isinstance(v, str) and v for v in raw.values()):
+        raise ConfigError('BOARDROOM_ROLE_MODELS must be a JSON object {"role-name": "model"}')
+    unknown = sorted(k for k in raw if not catalog.has_role(k))
+    if unknown:
+        raise ConfigError(f"BOARDROOM_ROLE_MODELS names unknown roles: {', '.join(unknown)}")
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def make_client(settings: Settings) -> openai.AsyncOpenAI:
+    """The OpenAI client: no client-side retries (Temporal retries), the configured timeout."""
+    if not settings.openai_api_key:
+        raise ConfigError(
+            "the OpenAI provider needs OPENAI_API_KEY (any non-empty value for a compatible server "
+            "that ignores it), or set BOARDROOM_AGENT_PROVIDER=offline"
+        )
+    return openai.AsyncOpenAI(
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url,
+        max_retries=0,
+        timeout=settings.openai_timeout_s,
+    )
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _error_detail(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    return exc.message
+
+
+def _error_code(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            return str(inner.get("code") or inner.get("type") or "")
+    return ""
+
+
+def _retry_after(exc: openai.APIStatusError) -> timedelta | None:
+    value = exc.response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return timedelta(seconds=min(max(seconds, 0.0), MAX_RETRY_AFTER_S))
+
+
+def map_openai_error(exc: openai.OpenAIError, *, model: str, endpoint: str, secrets: list[str]) -> ApplicationError:
+    """One openai exception → the ApplicationError the workflow's retry policy understands."""
+    if isinstance(exc, openai.APITimeoutError):
+        return ApplicationError(f"LLM call to {endpoint} timed out (model {model})", type=LLM_UNAVAILABLE)
+    if isinstance(exc, openai.APIConnectionError):
+        return ApplicationError(f"cannot reach the LLM endpoint {endpoint}: {exc.message}", type=LLM_UNAVAILABLE)
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        detail = _scrub(_error_detail(exc), secrets)[:500]
+        code = _error_code(exc)
+        if status == 429 and code == "insufficient_quota":
+            return ApplicationError(
+                f"the LLM account has no quota left (HTTP 429 insufficient_quota): {detail}",
+                type=LLM_REQUEST_REJECTED,
+                non_retryable=True,
+            )
+        if status in (408, 409, 429) or status >= 500:
+            return ApplicationError(
+                f"LLM endpoint {endpoint} is unavailable (HTTP {status}, model {model}): {detail}",
+                type=LLM_UNAVAILABLE,
+                next_retry_delay=_retry_after(exc),
+            )
+        if status in (401, 403):
+            return ApplicationError(
+                f"the LLM endpoint {endpoint} rejected the credentials (HTTP {status}): {detail}. "
+                "Check OPENAI_API_KEY and OPENAI_BASE_URL.",
+                type=LLM_AUTH_FAILED,
+                non_retryable=True,
+            )
+        if status == 404:
+            return ApplicationError(
+                f"model {model!r} or its endpoint was not found at {endpoint} (HTTP 404): {detail}. "
+                "Check OPENAI_MODEL, BOARDROOM_ROLE_MODELS and OPENAI_BASE_URL.",
+                type=LLM_REQUEST_REJECTED,
+                non_retryable=True,
+            )
+        return ApplicationError(
+            f"the LLM endpoint {endpoint} rejected the request (HTTP {status}, model {model}): {detail}",
+            type=LLM_REQUEST_REJECTED,
+            non_retryable=True,
+        )
+    return ApplicationError(f"LLM call failed: {_scrub(str(exc), secrets)[:500]}", type=LLM_UNAVAILABLE)
+
+
+def _validation_problem(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:6]:
+        where = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{where + ': ' if where else ''}{err['msg']}")
+    more = len(exc.errors()) - 6
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _usage_numbers(body: Any) -> tuple[int, int, int] | None:
+    usage = body.get("usage") if isinstance(body, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else 0
+    return int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), int(cached or 0)
+
+
+def _message_content(body: Any) -> str:
+    try:
+        content = body["choices"][0]["message"].get("content")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return ""
+    return content if isinstance(content, str) else ""
+
+
+# --- the provider ----------------------------------------------------------------------------
+
+
+class OpenAIProvider:
+    """Agent work through an OpenAI-compatible chat completions endpoint."""
+
+    name = "openai"
+
+    def __init__(self, settings: Settings, catalog: Catalog, client: openai.AsyncOpenAI | None = None) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self._owns_client = client is None
+        self.client = client if client is not None else make_client(settings)
+        self.role_models = parse_role_models(settings.role_models, catalog)
+        self.endpoint = str(self.client.base_url).rstrip("/")
+        # Catalog model names and prompt_cache_key are OpenAI's; other servers get OPENAI_MODEL.
+        self.official = "api.openai.com" in self.endpoint
+        self._secrets = [s for s in (settings.openai_api_key, self.client.api_key) if s]
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this provider created it."""
+        if self._owns_client:
+            await self.client.close()
+
+    def model_for(self, role: Role) -> str:
+        """BOARDROOM_ROLE_MODELS, else the catalog default (official API only), else OPENAI_MODEL."""
+        if role.name in self.role_models:
+            return self.role_models[role.name]
+        if role.model and self.official:
+            return role.model
+        return self.settings.openai_model
+
+    def _role(self, name: str) -> Role:
+        try:
+            return self.catalog.role(name)
+        except UnknownRoleError as exc:
+            raise ApplicationError(str(exc), type=UNKNOWN_ROLE, non_retryable=True) from None
+
+    async def ask(
+        self,
+        *,
+        role: Role,
+        activity_name: str,
+        system: str,
+        user: str,
+        schema: type[S],
+        meter: Meter,
+        convert: Callable[[S], R],
+    ) -> R:
+        """One structured answer; output that fails parsing or `convert` is re-asked, bounded."""
+        model = self.model_for(role)
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": user},
+        ]
+        extra: dict[str, Any] = {}
+        if self.official:
+            extra["prompt_cache_key"] = f"boardroom-{activity_name}-{role.name}"
+        attempts = 1 + self.settings.llm_output_retries
+        problem = ""
+        for attempt in range(1, attempts + 1):
+            await meter.ensure_budget(model)
+            try:
+                raw = await self.client.chat.completions.with_raw_response.parse(
+                    model=model, messages=messages, response_format=schema, **extra
+                )
+            except openai.OpenAIError as exc:
+                error = map_openai_error(exc, model=model, endpoint=self.endpoint, secrets=self._secrets)
+                logger.warning("LLM call failed (%s): %s", error.type, error.message)
+                raise error from None
+            try:
+                body = raw.http_response.json()
+            except ValueError:
+                raise ApplicationError(
+                    f"LLM endpoint {self.endpoint} answered with a body that is not JSON",
+                    type=LLM_UNAVAILABLE,
+                ) from None
+            content = _message_content(body)
+            numbers = _usage_numbers(body)
+            if numbers is None:
+                # Some compatible servers omit usage; estimate so that the budget still holds.
+                chars_in = sum(len(str(m.get("content", ""))) for m in messages)
+                numbers = (chars_in // 4, len(content) // 4, 0)
+            await meter.add(self.name, model, *numbers)
+            try:
+                completion = raw.parse()
+            except openai.ContentFilterFinishReasonError:
+                raise ApplicationError(
+                    f"the model's answer was blocked by the content filter ({role.name}, {activity_name})",
+                    type=LLM_REFUSED,
+                    non_retryable=True,
+                ) from None
+            except openai.LengthFinishReasonError:
+                problem = "the answer was cut off at the token limit; answer more concisely"
+            except ValidationError as exc:
+                problem = f"the answer does not match the schema: {_validation_problem(exc)}"
+            except (AttributeError, KeyError, TypeError, IndexError):
+                problem = "the response is not a chat completion"
+            else:
+                if not completion.choices:
+                    problem = "the answer had no choices"
+                else:
+                    message = completion.choices[0].message
+                    if message.refusal:
+                        raise ApplicationError(
+                            f"the model refused ({role.name}, {activity_name}): {message.refusal[:300]}",
+                            type=LLM_REFUSED,
+                            non_retryable=True,
+                        )
+                    if message.parsed is None:
+                        problem = "the answer was empty"
+                    else:
+                        try:
+                            return convert(message.parsed)
+                        except (ValueError, ValidationError) as exc:
+                            problem = _validation_problem(exc) if isinstance(exc, ValidationError) else str(exc)
+            logger.info("LLM output rejected (%s, attempt %d of %d): %s", activity_name, attempt, attempts, problem)
+            messages = [
+                *messages,
+                {"role": "assistant", "content": _clip(content, MAX_ECHO_CHARS) or "(empty)"},
+                {
+                    "role": "user",
+                    "content": f"Your previous answer was rejected: {problem}\n"
+                    "Answer again with one corrected JSON object that matches the schema.",
+                },
+            ]
+        raise ApplicationError(
+            f"{activity_name}: the model's output was unusable after {attempts} attempts: {problem}",
+            type=LLM_MALFORMED_OUTPUT,
+            non_retryable=True,
+        )
+
+    # --- activities --------------------------------------------------------------------------
+
+    async def interview(self, data: InterviewInput, meter: Meter) -> list[Question]:
+        role = self.catalog.role_for_activity("interview_questions")
+
+        def convert(out: QuestionsOut) -> list[Question]:
+            questions = [q.strip() for q in out.questions if q.strip()]
+            if len(questions) < 2:
+                raise ValueError("ask 3 or 4 questions")
+            return [Question(id=f"q{i}", text=q) for i, q in enumerate(questions[:5], start=1)]
+
+        return await self.ask(
+            role=role,
+            activity_name="interview_questions",
+            system=system_prompt(role, INTERVIEW_TASK),
+            user=f"## Goal\n{data.goal}",
+            schema=QuestionsOut,
+            meter=meter,
+            convert=convert,
+        )
+
+    async def research(self, data: ResearchInput, meter: Meter) -> Draft:
+        role = self.catalog.role_for_activity("research")
+        answers = "\n".join(f"- {k}: {v}" for k, v in data.answers.items()) or "- (none)"
+
+        def convert(out: ResearchOut) -> Draft:
+            if not out.report_markdown.strip():
+                raise ValueError("report_markdown is empty")
+            return Draft(title="Market research", summary=out.summary.strip(), content=out.report_markdown)
+
+        return await self.ask(
+            role=role,
+            activity_name="research",
+            system=system_prompt(role, RESEARCH_TASK),
+            user=f"## Goal\n{data.goal}\n\n## CEO answers\n{answers}",
+            schema=ResearchOut,
+            meter=meter,
+            convert=convert,
+        )
+
+    async def plan(self, data: PlanInput, meter: Meter) -> Plan:
+        role = self.catalog.role_for_activity("plan")
+        done_ids = list(data.done_task_ids)
+        done_tasks = [t for t in (data.previous.tasks if data.previous else []) if t.id in set(done_ids)]
+        parts = [f"## Goal\n{data.goal}"]
+        if data.answers:
+            parts.append("## CEO answers\n" + "\n".join(f"- {k}: {v}" for k, v in data.answers.items()))
+        if data.research_summary:
+            parts.append(f"## Research summary\n{data.research_summary}")
+        if data.previous is not None:
+            parts.append(f"## Previous plan (revision {data.revision})\n{data.previous.model_dump_json(indent=1)}")
+        if data.feedback:
+            parts.append("## CEO feedback on the previous plan (address every point)\n" + _bullets(data.feedback))
+        if data.steering:
+            parts.append("## CEO steering instructions (revise the remaining work)\n" + _bullets(data.steering))
+        if done_ids:
+            parts.append("## Completed tasks (keep exactly, same ids)\n" + _bullets(done_ids))
+
+        def convert(out: PlanOut) -> Plan:
+            if out.offer.price_usd <= 0:
+                raise ValueError("offer.price_usd must be greater than zero")
+            tasks = [
+                TaskSpec(
+                    id=t.id.strip(),
+                    title=t.title.strip(),
+                    role=t.role.strip(),
+                    description=t.description,
+                    deliverable_kind=t.deliverable_kind.strip(),
+                    depends_on=[d.strip() for d in t.depends_on],
+                    acceptance_criteria=[c for c in t.acceptance_criteria if c.strip()],
+                    risk=Risk(t.risk),
+                    cost_estimate_usd=round(t.cost_estimate_usd, 4),
+                )
+                for t in out.tasks
+                if t.id.strip() not in done_ids
+            ]
+            plan = Plan(
+                summary=out.summary,
+                tasks=[*done_tasks, *tasks],
+                offer=Offer(
+                    product_name=out.offer.product_name.strip() or "Launch offer",
+                    description=out.offer.description,
+                    price_usd=round(out.offer.price_usd, 2),
+                ),
+                risks=out.risks,
+                estimated_cost_usd=round(sum(t.cost_estimate_usd for t in [*done_tasks, *tasks]), 4),
+            )
+            validate_plan(plan, self.catalog, keep_task_ids=[t.id for t in done_tasks])
+            return plan
+
+        # A plan that fails validation (cycles, unknown roles, dangling dependencies) raises
+        # PlanValidationError inside convert and is re-asked like malformed output.
+        return await self.ask(
+            role=role,
+            activity_name="plan",
+            system=system_prompt(role, PLAN_TASK, catalog_listing(self.catalog)),
+            user="\n\n".join(parts),
+            schema=PlanOut,
+            meter=meter,
+            convert=convert,
+        )
+
+    async def produce(self, data: ProduceInput, previous: str | None, meter: Meter) -> Draft:
+        role = self._role(data.task.role)
+        task = data.task
+        parts = [
+            f"## Business goal\n{data.goal or '(not given)'}",
+            f"## Your task: {task.title} (id {task.id}, round {data.round})\n"
+            f"Deliverable kind: {task.deliverable_kind}. Risk: {task.risk.value}.\n\n{task.description}",
+            "### Acceptance criteria\n" + _bullets(task.acceptance_criteria),
+        ]
+        if data.guidance:
+            parts.append(f"## CEO guidance\n{data.guidance}")
+        if previous is not None:
+            parts.append(f"## Your previous version\n{_clip(previous, MAX_PREVIOUS_CHARS)}")
+        if data.feedback:
+            parts.append("## Reviewer feedback to address (every item)\n" + _bullets(data.feedback))
+
+        def convert(out: DeliverableOut) -> Draft:
+            if not out.content_markdown.strip():
+                raise ValueError("content_markdown is empty")
+            files: dict[str, str] = {}
+            for f in out.files:
+                path = f.path.strip().removeprefix("./")
+                if not path or path.startswith("/") or ".." in path.split("/"):
+                    raise ValueError(f"file path {f.path!r} must be relative and stay inside the project")
+                files[path] = f.content
+            return Draft(
+                title=out.title.strip() or task.title,
+                summary=out.summary.strip(),
+                content=out.content_markdown,
+                files=files,
+            )
+
+        return await self.ask(
+            role=role,
+            activity_name="produce",
+            system=system_prompt(role, PRODUCE_TASK),
+            user="\n\n".join(parts),
+            schema=DeliverableOut,
+            meter=meter,
+            convert=convert,
+        )
+
+    async def review(self, data: ReviewInput, deliverable: str, meter: Meter) -> ReviewDraft:
+        role = self.catalog.reviewer_for(data.task.deliverable_kind)
+        task = data.task
+        user = "\n\n".join(
+            [
+                f"## Task under review: {task.title} (id {task.id}, round {data.round})\n"
+                f"Deliverable kind: {task.deliverable_kind}. Risk: {task.risk.value}.\n\n{task.description}",
+                "### Acceptance criteria\n" + _bullets(task.acceptance_criteria),
+                f"## Deliverable\n{_clip(deliverable, MAX_DELIVERABLE_CHARS)}",
+            ]
+        )
+
+        def convert(out: ReviewOut) -> ReviewDraft:
+            return ReviewDraft(
+                score=round(out.score, 2),
+                summary=out.summary.strip(),
+                issues=[ReviewIssue(severity=i.severity, text=i.text.strip()) for i in out.issues if i.text.strip()],
+            )
+
+        return await self.ask(
+            role=role,
+            activity_name="review",
+            system=system_prompt(role, REVIEW_RUBRIC),
+            user=user,
+            schema=ReviewOut,
+            meter=meter,
+            convert=convert,
+        )
+
+    async def analyze_kpis(self, data: KpiInput, meter: Meter) -> KpiDraft:
+        role = self.catalog.role_for_activity("analyze_kpis")
+        user = "\n\n".join(
+            [
+                f"## Goal\n{data.goal or '(not given)'}",
+                f"## Review number {data.review_number}: KPIs\n{data.kpis.model_dump_json(indent=1)}",
+                "## Recent CEO notes\n" + _bullets(data.recent_notes),
+            ]
+        )
+        producer_names = {r.name for r in self.catalog.producers()}
+
+        def convert(out: KpiOut) -> KpiDraft:
+            problems = []
+            for i in out.improvements:
+                if i.role not in producer_names:
+                    problems.append(f"unknown role {i.role!r}")
+                if i.deliverable_kind not in self.catalog.kinds:
+                    problems.append(f"unknown deliverable kind {i.deliverable_kind!r}")
+            if problems:
+                raise ValueError("; ".join(problems))
+            tasks = [
+                TaskSpec(
+                    id="pending",
+                    title=i.title.strip(),
+                    role=i.role,
+                    description=i.description,
+                    deliverable_kind=i.deliverable_kind,
+                    acceptance_criteria=i.acceptance_criteria,
+                    risk=Risk(i.risk),
+                    cost_estimate_usd=round(i.cost_estimate_usd, 4),
+                )
+                for i in out.improvements[:2]
+            ]
+            return KpiDraft(summary=out.summary.strip(), improvements=improvement_ids(data.review_number, tasks))
+
+        return await self.ask(
+            role=role,
+            activity_name="analyze_kpis",
+            system=system_prompt(role, KPI_TASK, catalog_listing(self.catalog)),
+            user=user,
+            schema=KpiOut,
+            meter=meter,
+            convert=convert,
+        )

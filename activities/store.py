@@ -1,0 +1,155 @@
+"""Store activities: the read model, gates and the decision audit log in the application database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+from temporalio import activity
+
+from boardroom.settings import Settings
+from store.db import get_engine
+from store.tables import Decision, Gate, Project, utcnow
+from workflows.models import BudgetUpdate, DecisionRecord, GateRecord, ReadModelUpdate
+
+log = logging.getLogger(__name__)
+
+
+def _aware(dt: Any) -> Any:
+    """Workflow timestamps are UTC; the columns want them timezone-aware."""
+    return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
+
+
+class StoreActivities:
+    """Writes what the workflows decide into the database the API reads."""
+
+    def __init__(self, settings: Settings, notifier: Callable[[GateRecord], Any] | None = None) -> None:
+        self._settings = settings
+        self._notifier = notifier
+
+    def _session(self) -> Session:
+        return Session(get_engine(self._settings.database_url), expire_on_commit=False)
+
+    @activity.defn(name="sync_project")
+    async def sync_project(self, update: ReadModelUpdate) -> None:
+        """Upserts the project's row (phase, status, pending gates, cost, state snapshot). Idempotent."""
+        await asyncio.to_thread(self._sync_project, update)
+
+    def _sync_project(self, update: ReadModelUpdate) -> None:
+        with self._session() as session:
+            row = session.get(Project, update.project_id)
+            state = update.state
+            if row is None:
+                if state is None:
+                    return
+                from workflows.ids import project_workflow_id
+
+                row = Project(
+                    id=update.project_id,
+                    name=state.name,
+                    goal=state.goal,
+                    owner=state.owner,
+                    workflow_id=project_workflow_id(update.project_id),
+                    budget_usd=state.cost.budget_usd,
+                )
+            row.phase = update.phase.value
+            row.status = update.status.value
+            row.pending_gates = update.pending_gates
+            row.cost_usd = update.cost_usd
+            if state is not None:
+                row.state = state.model_dump(mode="json")
+            row.updated_at = utcnow()
+            session.add(row)
+            session.commit()
+
+    @activity.defn(name="open_gate")
+    async def open_gate(self, record: GateRecord) -> None:
+        """Stores a newly opened gate (or counts a reminder) and notifies the CEO. Idempotent."""
+        await asyncio.to_thread(self._open_gate, record)
+        if self._notifier is not None:
+            result = self._notifier(record)
+            if asyncio.iscoroutine(result):
+                await result
+
+    def _open_gate(self, record: GateRecord) -> None:
+        gate = record.gate
+        with self._session() as session:
+            row = session.get(Gate, gate.id)
+            if row is None:
+                row = Gate(
+                    id=gate.id,
+                    project_id=record.project_id,
+                    workflow_id=record.project_workflow_id,
+                    kind=gate.kind.value,
+                    title=gate.title,
+                    summary=gate.summary,
+                    risk=gate.risk.value,
+                    approver=record.approver,
+                    task_id=gate.task_id,
+                    deliverable_id=gate.deliverable_id,
+                    questions=[q.model_dump() for q in gate.questions],
+                    created_at=_aware(gate.created_at),
+                )
+            row.reminders = gate.reminders
+            session.add(row)
+            session.commit()
+
+    @activity.defn(name="record_decision")
+    async def record_decision(self, record: DecisionRecord) -> None:
+        """Writes the audit entry and closes the gate row. Idempotent: one entry per gate."""
+        await asyncio.to_thread(self._record_decision, record)
+
+    def _record_decision(self, record: DecisionRecord) -> None:
+        with self._session() as session:
+            existing = session.exec(select(Decision).where(Decision.gate_id == record.gate_id)).first()
+            if existing is None:
+                session.add(
+                    Decision(
+                        gate_id=record.gate_id,
+                        project_id=record.project_id,
+                        decision=record.decision,
+                        approver=record.approver,
+                        channel=record.channel.value,
+                        comment=record.comment,
+                        token_id=record.token_id,
+                        answers=record.answers or None,
+                        decided_at=_aware(record.decided_at),
+                    )
+                )
+            gate = session.get(Gate, record.gate_id)
+            if gate is not None:
+                gate.status = {"approve": "approved", "reject": "rejected", "revise": "revised"}[record.decision]
+                gate.decision = record.decision
+                gate.decided_by = record.approver
+                gate.decided_at = _aware(record.decided_at)
+                gate.channel = record.channel.value
+                gate.comment = record.comment
+                session.add(gate)
+            try:
+                session.commit()
+            except IntegrityError:
+                # A retried activity raced its first attempt: the entry is already there.
+                session.rollback()
+
+    @activity.defn(name="set_budget")
+    async def set_budget(self, update: BudgetUpdate) -> None:
+        """Raises (or sets) the project's budget, which the agent activities enforce. Idempotent."""
+        await asyncio.to_thread(self._set_budget, update)
+
+    def _set_budget(self, update: BudgetUpdate) -> None:
+        with self._session() as session:
+            row = session.get(Project, update.project_id)
+            if row is None:
+                log.warning("set_budget: no project row for %s", update.project_id)
+                return
+            row.budget_usd = update.budget_usd
+            session.add(row)
+            session.commit()
+
+    def activities(self) -> list[Callable[..., Any]]:
+        return [self.sync_project, self.open_gate, self.record_decision, self.set_budget]

@@ -1,0 +1,133 @@
+"""Reads and the one write (project creation) the API makes on the application database.
+
+Synchronous SQLModel calls: routes run them in the thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from store.tables import Decision, Document, Gate, IntegrationRecord, Project, Review
+
+# A project in one of these states waits for nothing, whatever its gate rows still say.
+ENDED = ("completed", "failed", "cancelled")
+
+
+def get_project(session: Session, project_id: str) -> Project | None:
+    return session.get(Project, project_id)
+
+
+def create_project(session: Session, project: Project) -> tuple[Project, bool]:
+    """Insert the row; when a concurrent request won the race, the existing row (created=False)."""
+    existing = session.get(Project, project.id)
+    if existing is not None:
+        return existing, False
+    session.add(project)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = session.get(Project, project.id)
+        if existing is None:
+            raise
+        return existing, False
+    return project, True
+
+
+def delete_project(session: Session, project_id: str) -> None:
+    row = session.get(Project, project_id)
+    if row is not None:
+        session.delete(row)
+        session.commit()
+
+
+def list_projects(
+    session: Session,
+    *,
+    phase: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[Project], int]:
+    query = select(Project)
+    count = select(func.count()).select_from(Project)
+    if phase:
+        query = query.where(Project.phase == phase)
+        count = count.where(Project.phase == phase)
+    if status:
+        query = query.where(Project.status == status)
+        count = count.where(Project.status == status)
+    rows = session.exec(
+        query.order_by(col(Project.created_at).desc(), col(Project.id)).offset(offset).limit(limit)
+    ).all()
+    total = session.exec(count).one()
+    return rows, int(total)
+
+
+def get_gate(session: Session, gate_id: str) -> Gate | None:
+    return session.get(Gate, gate_id)
+
+
+def list_gates(
+    session: Session,
+    *,
+    status: str | None = None,
+    project_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[Gate]:
+    query = select(Gate)
+    if status:
+        query = query.where(Gate.status == status)
+    if status == "pending":
+        query = query.join(Project, col(Project.id) == col(Gate.project_id), isouter=True).where(
+            or_(col(Project.status).is_(None), col(Project.status).not_in(ENDED))
+        )
+    if project_id:
+        query = query.where(Gate.project_id == project_id)
+    return session.exec(query.order_by(col(Gate.created_at), col(Gate.id)).offset(offset).limit(limit)).all()
+
+
+def gates_by_id(session: Session, project_id: str) -> dict[str, Gate]:
+    return {g.id: g for g in session.exec(select(Gate).where(Gate.project_id == project_id)).all()}
+
+
+def get_document(session: Session, document_id: int | None) -> Document | None:
+    return session.get(Document, document_id) if document_id is not None else None
+
+
+def latest_review(session: Session, project_id: str, task_id: str | None) -> Review | None:
+    if not task_id:
+        return None
+    return session.exec(
+        select(Review)
+        .where(Review.project_id == project_id, Review.task_id == task_id)
+        .order_by(col(Review.round).desc())
+        .limit(1)
+    ).first()
+
+
+def review_for_document(session: Session, document_id: int | None) -> Review | None:
+    if document_id is None:
+        return None
+    return session.exec(
+        select(Review).where(Review.document_id == document_id).order_by(col(Review.round).desc()).limit(1)
+    ).first()
+
+
+def decisions_for(session: Session, project_id: str) -> Sequence[Decision]:
+    return session.exec(
+        select(Decision).where(Decision.project_id == project_id).order_by(col(Decision.decided_at))
+    ).all()
+
+
+def integrations_for(session: Session, project_id: str) -> Sequence[IntegrationRecord]:
+    return session.exec(
+        select(IntegrationRecord)
+        .where(IntegrationRecord.project_id == project_id)
+        .order_by(col(IntegrationRecord.name))
+    ).all()

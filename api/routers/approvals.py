@@ -1,0 +1,100 @@
+"""Approvals: the gates waiting for a decision, one gate with its deliverable, and deciding it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from api import readmodel, service
+from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
+from api.schemas import (
+    ApprovalDetail,
+    ApprovalItem,
+    ApprovalList,
+    DecisionIn,
+    DecisionOut,
+    DocumentOut,
+    ReviewOut,
+    errors,
+)
+from api.service import gate_out
+from workflows.ids import project_id_from_gate_id
+from workflows.models import Channel, GateDecision, GateStatus
+
+router = APIRouter(prefix="/approvals", tags=["approvals"], dependencies=[ApiKey])
+
+
+@router.get("", response_model=ApprovalList, responses=errors(401, 403, 422))
+def list_approvals(
+    settings: SettingsDep,
+    session: SessionDep,
+    status: GateStatus | None = None,
+    project_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ApprovalList:
+    """Gates from the read model (`?status=pending` for the ones waiting), oldest first. Read-only."""
+    rows = readmodel.list_gates(
+        session, status=status.value if status else None, project_id=project_id, limit=limit, offset=offset
+    )
+    return ApprovalList(
+        items=[ApprovalItem(**gate_out(settings, g).model_dump(), project_id=g.project_id) for g in rows]
+    )
+
+
+@router.get("/{gate_id}", response_model=ApprovalDetail, responses=errors(401, 403, 404))
+def get_approval(gate_id: str, settings: SettingsDep, session: SessionDep) -> ApprovalDetail:
+    """One gate with its deliverable and the latest QA report for its task. Read-only."""
+    gate = readmodel.get_gate(session, gate_id)
+    if gate is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown gate {gate_id}")
+    project = readmodel.get_project(session, gate.project_id)
+    doc = readmodel.get_document(session, gate.deliverable_id)
+    review = readmodel.review_for_document(session, doc.id if doc else None) or readmodel.latest_review(
+        session, gate.project_id, gate.task_id
+    )
+    out = gate_out(settings, gate)
+    return ApprovalDetail(
+        **out.model_dump(),
+        project_id=gate.project_id,
+        project_name=project.name if project else gate.project_id,
+        workflow_id=gate.workflow_id,
+        approver=gate.approver,
+        deliverable=DocumentOut.model_validate(doc, from_attributes=True) if doc else None,
+        qa_report=(
+            ReviewOut.model_validate({**review.model_dump(), "issues": review.issues or []}, from_attributes=False)
+            if review
+            else None
+        ),
+    )
+
+
+@router.post("/{gate_id}/decision", response_model=DecisionOut, responses=errors(401, 403, 404, 409, 422, 503))
+async def decide_approval(gate_id: str, body: DecisionIn, client: MaybeTemporalDep, engine: EngineDep) -> DecisionOut:
+    """Decide a gate through the workflow's `decide` update. A gate is decided once: 409 after."""
+    approver = body.approver
+    if approver is None:
+        gate = await service.in_session(engine, lambda s: readmodel.get_gate(s, gate_id))
+        if gate is not None:
+            approver = gate.approver
+        else:
+            project_id = project_id_from_gate_id(gate_id)
+            row = await service.in_session(
+                engine, lambda s: readmodel.get_project(s, project_id) if project_id else None
+            )
+            approver = row.owner if row else "ceo"
+    result = await service.decide(
+        client,
+        engine,
+        GateDecision(
+            gate_id=gate_id,
+            decision=body.decision,
+            comment=body.comment,
+            approver=approver,
+            answers=body.answers,
+            channel=Channel.api,
+            budget_increase_usd=body.budget_increase_usd,
+        ),
+    )
+    return DecisionOut(**result.model_dump())

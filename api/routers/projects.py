@@ -1,0 +1,108 @@
+"""Projects: start one, list them, read one live, steer it, cancel it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api import links, readmodel, service
+from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
+from api.schemas import (
+    Accepted,
+    ProjectCreate,
+    ProjectCreated,
+    ProjectDetail,
+    ProjectList,
+    ProjectSummary,
+    SteerIn,
+    errors,
+)
+from workflows.models import Phase, Status, SteerInstruction
+
+router = APIRouter(prefix="/projects", tags=["projects"], dependencies=[ApiKey])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectCreated,
+    responses=errors(401, 403, 409, 422, 503),
+)
+async def create_project(
+    body: ProjectCreate, client: MaybeTemporalDep, settings: SettingsDep, engine: EngineDep
+) -> ProjectCreated:
+    """Start a project: the read-model row, then its workflow.
+
+    Idempotent with `idempotency_key`: the same key returns the same project (409 if the key was
+    used for another goal). Without a key every call starts a new project.
+    """
+    return await service.start_project(client, settings, engine, body)
+
+
+@router.get("", response_model=ProjectList, responses=errors(401, 403, 422))
+def list_projects(
+    settings: SettingsDep,
+    session: SessionDep,
+    phase: Phase | None = None,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ProjectList:
+    """Projects from the read model, newest first, filtered by phase and status. Read-only."""
+    rows, total = readmodel.list_projects(
+        session,
+        phase=phase.value if phase else None,
+        status=status.value if status else None,
+        limit=limit,
+        offset=offset,
+    )
+    items = [
+        ProjectSummary(
+            id=r.id,
+            name=r.name,
+            phase=r.phase,  # type: ignore[arg-type]
+            status=r.status,  # type: ignore[arg-type]
+            pending_gates=r.pending_gates,
+            cost_usd=r.cost_usd,
+            budget_usd=r.budget_usd,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            status_url=links.status_url(settings, r.id),
+            temporal_ui_url=links.temporal_ui_url(settings, r.workflow_id),
+        )
+        for r in rows
+    ]
+    return ProjectList(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{project_id}", response_model=ProjectDetail, responses=errors(401, 403, 404, 503))
+async def get_project(
+    project_id: str, client: MaybeTemporalDep, settings: SettingsDep, engine: EngineDep
+) -> ProjectDetail:
+    """One project: live from the workflow's `state` query, the stored snapshot once it closed."""
+    return await service.project_detail(client, settings, engine, project_id)
+
+
+@router.post(
+    "/{project_id}/steer",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=errors(401, 403, 404, 409, 422, 503),
+)
+async def steer_project(project_id: str, body: SteerIn, client: MaybeTemporalDep, engine: EngineDep) -> Accepted:
+    """Send an instruction (signal `steer`); the remaining plan is revised. Not idempotent."""
+    await service.steer(client, engine, project_id, SteerInstruction(instruction=body.instruction, by=body.by or "ceo"))
+    return Accepted(project_id=project_id)
+
+
+@router.post(
+    "/{project_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=errors(401, 403, 404, 409, 503),
+)
+async def cancel_project(project_id: str, client: MaybeTemporalDep, engine: EngineDep) -> Accepted:
+    """Request cancellation; the project ends with status cancelled. Repeating it is harmless."""
+    await service.cancel(client, engine, project_id)
+    return Accepted(project_id=project_id)

@@ -1,0 +1,420 @@
+"""What the routers, the pages and Slack share: start a project, read its state, decide a gate,
+steer and cancel — each a call on the project workflow through the one Temporal client."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from fastapi import HTTPException, status
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import (
+    Client,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api import links, readmodel
+from api.schemas import (
+    DecisionLogOut,
+    GateOut,
+    ProjectCreate,
+    ProjectCreated,
+    ProjectDetail,
+    TaskOut,
+)
+from boardroom.settings import Settings
+from store.tables import Gate, Project
+from workflows.ids import project_id_from_gate_id, project_workflow_id
+from workflows.models import (
+    AutoApprove,
+    Cost,
+    DecisionResult,
+    GateDecision,
+    GateStatus,
+    IntegrationView,
+    Kpis,
+    Phase,
+    Policy,
+    ProjectInput,
+    ProjectState,
+    Status,
+    SteerInstruction,
+)
+from workflows.project import ProjectWorkflow
+from workflows.search import SA_OWNER, SA_PHASE, SA_PROJECT_ID
+
+log = logging.getLogger("boardroom.api")
+
+
+T = TypeVar("T")
+
+QUERY_TIMEOUT = timedelta(seconds=5)
+UPDATE_TIMEOUT = timedelta(seconds=30)
+TERMINAL = {Status.completed.value, Status.failed.value, Status.cancelled.value}
+DEFAULT_BUDGET_USD = 50.0
+
+# Rejections raised by the `decide` update's validator, by ApplicationError type.
+DECISION_ERRORS = {
+    "UnknownGate": status.HTTP_404_NOT_FOUND,
+    "AlreadyDecided": status.HTTP_409_CONFLICT,
+    "ApproverNotAllowed": status.HTTP_403_FORBIDDEN,
+    "InvalidDecision": status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+
+async def in_session(engine: Engine, fn: Callable[[Session], T]) -> T:
+    """Run a synchronous read-model call in the thread pool with a session of its own."""
+
+    def run() -> T:
+        with Session(engine, expire_on_commit=False) as session:
+            return fn(session)
+
+    return await run_in_threadpool(run)
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, what)
+
+
+def require(client: Client | None) -> Client:
+    """The Temporal client, or 503 while the API has not reached Temporal yet.
+
+    Checked after input validation and lookups, so bad input is 422/404 even when Temporal is away.
+    """
+    if client is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is not reachable yet; the API keeps retrying"
+        )
+    return client
+
+
+# --- projects ----------------------------------------------------------------------------
+
+
+def project_id_for(idempotency_key: str | None) -> str:
+    """Deterministic from the idempotency key (the same key → the same project), else random."""
+    if idempotency_key:
+        return "p-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
+    return "p-" + uuid.uuid4().hex[:12]
+
+
+def name_from_goal(goal: str, limit: int = 60) -> str:
+    first = " ".join(goal.split())
+    if len(first) <= limit:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0] or first[:limit]
+    return cut.rstrip(",.;:-") + "…"
+
+
+def project_input(row: Project) -> ProjectInput:
+    approvers = [row.owner] if row.owner and row.owner != "ceo" else []
+    return ProjectInput(
+        project_id=row.id,
+        name=row.name,
+        goal=row.goal,
+        owner=row.owner,
+        budget_usd=row.budget_usd,
+        policy=Policy(auto_approve=AutoApprove(row.auto_approve), approvers=approvers),
+    )
+
+
+async def start_project(
+    client: Client | None, settings: Settings, engine: Engine, body: ProjectCreate
+) -> ProjectCreated:
+    """Create the read-model row, then start (or find) the workflow. Idempotent per key."""
+    client = require(client)
+    now = datetime.now(UTC)
+    row = Project(
+        id=project_id_for(body.idempotency_key),
+        name=body.name or name_from_goal(body.goal),
+        goal=body.goal,
+        owner=body.approver or "ceo",
+        workflow_id="",
+        idempotency_key=body.idempotency_key,
+        budget_usd=body.budget_usd or DEFAULT_BUDGET_USD,
+        auto_approve=body.auto_approve.value,
+        # Aware timestamps: SQLModel's UTCDateTime columns refuse naive ones.
+        created_at=now,
+        updated_at=now,
+    )
+    row.workflow_id = project_workflow_id(row.id)
+    row, created = await in_session(engine, lambda s: readmodel.create_project(s, row))
+    if not created and row.goal != body.goal:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "this idempotency key was already used for a project with another goal"
+        )
+    try:
+        await client.start_workflow(
+            ProjectWorkflow.run,
+            project_input(row),
+            id=row.workflow_id,
+            task_queue=settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # A project id names one business for good: a finished run is never restarted.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(SA_PROJECT_ID, row.id),
+                    SearchAttributePair(SA_OWNER, row.owner),
+                    SearchAttributePair(SA_PHASE, Phase.discovery.value),
+                ]
+            ),
+            memo={"name": row.name, "goal": row.goal[:200]},
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # the project's run has closed already: the same project, nothing to start
+    except RPCError:
+        if created:
+            # Without a workflow the row would be an orphan; a retry with the key recreates both.
+            await in_session(engine, lambda s: readmodel.delete_project(s, row.id))
+        raise
+    log.info("project %s %s (workflow %s)", row.id, "started" if created else "found", row.workflow_id)
+    return ProjectCreated(
+        id=row.id,
+        workflow_id=row.workflow_id,
+        status_url=links.status_url(settings, row.id),
+        temporal_ui_url=links.temporal_ui_url(settings, row.workflow_id),
+    )
+
+
+async def load_project(engine: Engine, project_id: str) -> Project:
+    row = await in_session(engine, lambda s: readmodel.get_project(s, project_id))
+    if row is None:
+        raise not_found(f"unknown project {project_id}")
+    return row
+
+
+def snapshot(row: Project) -> ProjectState | None:
+    if not row.state:
+        return None
+    try:
+        return ProjectState.model_validate(row.state)
+    except ValidationError:
+        log.warning("project %s: stored state snapshot does not match ProjectState; ignored", row.id)
+        return None
+
+
+async def live_state(client: Client, row: Project) -> ProjectState:
+    handle = client.get_workflow_handle_for(ProjectWorkflow.run, row.workflow_id)
+    return await handle.query(ProjectWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT)
+
+
+async def current_state(client: Client | None, row: Project) -> tuple[ProjectState | None, str]:
+    """Live from the workflow when it runs; the stored snapshot for closed or unreachable ones."""
+    stored = snapshot(row)
+    if client is None or (row.status in TERMINAL and stored is not None):
+        return stored, "snapshot" if stored else "created"
+    try:
+        return await live_state(client, row), "live"
+    except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as exc:
+        if stored is None and isinstance(exc, RPCError) and exc.status == RPCStatusCode.UNAVAILABLE:
+            raise
+        log.info("project %s: state query failed (%s); using the stored snapshot", row.id, exc)
+        return stored, "snapshot" if stored else "created"
+
+
+def gate_out(settings: Settings, gate: Gate) -> GateOut:
+    pending = gate.status == GateStatus.pending.value
+    return GateOut(
+        id=gate.id,
+        kind=gate.kind,  # type: ignore[arg-type]
+        title=gate.title,
+        summary=gate.summary,
+        status=gate.status,  # type: ignore[arg-type]
+        risk=gate.risk,  # type: ignore[arg-type]
+        created_at=gate.created_at,
+        task_id=gate.task_id,
+        questions=gate.questions or [],  # type: ignore[arg-type]
+        decision=gate.decision,  # type: ignore[arg-type]
+        decided_by=gate.decided_by,
+        decided_at=gate.decided_at,
+        channel=gate.channel,  # type: ignore[arg-type]
+        comment=gate.comment or "",
+        approve_url=links.approve_url(settings, gate.id, gate.approver, gate.created_at) if pending else None,
+    )
+
+
+def build_detail(
+    settings: Settings,
+    row: Project,
+    state: ProjectState | None,
+    source: str,
+    session: Session,
+) -> ProjectDetail:
+    rows = readmodel.gates_by_id(session, row.id)
+    if state is not None:
+        gates: list[GateOut] = []
+        for g in state.gates:
+            stored = rows.get(g.id)
+            approver = stored.approver if stored else row.owner
+            created = stored.created_at if stored else g.created_at
+            gates.append(
+                GateOut(
+                    **g.model_dump(exclude={"deliverable_id", "reminders"}),
+                    approve_url=(
+                        links.approve_url(settings, g.id, approver, created) if g.status == GateStatus.pending else None
+                    ),
+                )
+            )
+        tasks = [TaskOut(**t.model_dump()) for t in state.tasks]
+        cost = state.cost.model_copy()
+        if not cost.budget_usd:
+            cost.budget_usd = row.budget_usd
+        kpis, integrations_live = state.kpis, state.integrations
+        phase, status_, timeline = state.phase, state.status, state.timeline
+        plan_summary = state.plan.summary if state.plan else ""
+        steering, error, name, goal, owner = state.steering, state.error, state.name, state.goal, state.owner
+    else:
+        gates = [gate_out(settings, g) for g in rows.values()]
+        tasks, kpis, integrations_live, timeline = [], Kpis(), [], []
+        cost = Cost(usd=row.cost_usd, budget_usd=row.budget_usd)
+        phase, status_ = Phase(row.phase), Status(row.status)
+        plan_summary, steering, error, name, goal, owner = "", [], None, row.name, row.goal, row.owner
+    # The integrations table is what launch actually did; the state fills in the rest.
+    integrations = {i.name: i for i in integrations_live}
+    for rec in readmodel.integrations_for(session, row.id):
+        integrations[rec.name] = IntegrationView(
+            name=rec.name,
+            status=rec.status,  # type: ignore[arg-type]
+            reason=rec.reason,
+            url=rec.url,
+        )
+    decisions = [
+        DecisionLogOut(
+            gate_id=d.gate_id,
+            decision=d.decision,  # type: ignore[arg-type]
+            approver=d.approver,
+            channel=d.channel,
+            comment=d.comment,
+            decided_at=d.decided_at,
+        )
+        for d in readmodel.decisions_for(session, row.id)
+    ]
+    return ProjectDetail(
+        id=row.id,
+        name=name,
+        goal=goal,
+        owner=owner,
+        phase=phase,
+        status=status_,
+        source=source,  # type: ignore[arg-type]
+        timeline=timeline,
+        plan_summary=plan_summary,
+        tasks=tasks,
+        gates=gates,
+        kpis=kpis,
+        cost=cost,
+        integrations=list(integrations.values()),
+        decisions=decisions,
+        steering=steering,
+        error=error,
+        created_at=row.created_at,
+        workflow_id=row.workflow_id,
+        temporal_ui_url=links.temporal_ui_url(settings, row.workflow_id),
+    )
+
+
+async def project_detail(client: Client | None, settings: Settings, engine: Engine, project_id: str) -> ProjectDetail:
+    row = await load_project(engine, project_id)
+    state, source = await current_state(client, row)
+    return await in_session(engine, lambda s: build_detail(settings, row, state, source, s))
+
+
+def _not_running(row: Project, exc: RPCError) -> HTTPException:
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        return HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is not running ({row.status})")
+    raise exc
+
+
+async def steer(client: Client | None, engine: Engine, project_id: str, instruction: SteerInstruction) -> None:
+    """Signal a new instruction; the workflow revises the remaining plan."""
+    row = await load_project(engine, project_id)
+    if row.status in TERMINAL:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {row.status}")
+    handle = require(client).get_workflow_handle_for(ProjectWorkflow.run, row.workflow_id)
+    try:
+        await handle.signal(ProjectWorkflow.steer, instruction)
+    except RPCError as exc:
+        raise _not_running(row, exc) from None
+
+
+async def cancel(client: Client | None, engine: Engine, project_id: str) -> None:
+    """Request cancellation; the workflow ends the project cleanly with status cancelled."""
+    row = await load_project(engine, project_id)
+    if row.status in TERMINAL:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {row.status}")
+    handle = require(client).get_workflow_handle(row.workflow_id)
+    try:
+        await handle.cancel()
+    except RPCError as exc:
+        raise _not_running(row, exc) from None
+
+
+# --- decisions ---------------------------------------------------------------------------
+
+
+def already_decided(gate: Gate) -> str:
+    when = gate.decided_at.strftime("%Y-%m-%d %H:%M UTC") if gate.decided_at else "an earlier time"
+    return f"gate {gate.id} was already {gate.status} by {gate.decided_by or 'someone'} at {when}"
+
+
+async def decide(client: Client | None, engine: Engine, decision: GateDecision) -> DecisionResult:
+    """Apply a decision through the workflow's `decide` update (validated before it is written).
+
+    Rejections come back as HTTP errors: unknown gate 404, already decided 409, approver not
+    allowed 403, invalid decision 422.
+    """
+    project_id = project_id_from_gate_id(decision.gate_id)
+    if project_id is None:
+        raise not_found(f"unknown gate {decision.gate_id}")
+
+    def load(session: Session) -> tuple[Project | None, Gate | None]:
+        return readmodel.get_project(session, project_id), readmodel.get_gate(session, decision.gate_id)
+
+    row, gate = await in_session(engine, load)
+    if row is None:
+        raise not_found(f"unknown gate {decision.gate_id}")
+    if gate is not None and gate.status != GateStatus.pending.value:
+        raise HTTPException(status.HTTP_409_CONFLICT, already_decided(gate))
+    if row.status in TERMINAL:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {row.status}: nothing is decided any more")
+    handle = require(client).get_workflow_handle_for(ProjectWorkflow.run, row.workflow_id)
+    try:
+        # The SDK's stubs type an `async def` update's result as the coroutine; it is a DecisionResult.
+        result: DecisionResult = await handle.execute_update(
+            ProjectWorkflow.decide,  # type: ignore[arg-type]
+            decision,
+            rpc_timeout=UPDATE_TIMEOUT,
+        )
+        return result
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type in DECISION_ERRORS:
+            raise HTTPException(DECISION_ERRORS[cause.type], cause.message) from None
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the decision was not accepted: {message}") from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the project workflow did not answer in time (is a worker running?); try again",
+        ) from None
+    except RPCError as exc:
+        raise _not_running(row, exc) from None

@@ -1,0 +1,85 @@
+"""Records histories of every workflow type from a real run on a dev server.
+
+    .venv/bin/python -m tests.replay.record
+
+Writes tests/histories/<workflow-type>.json (one history each). Re-record after an
+intentional, patched change; the replay test then guards against accidental ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from pathlib import Path
+
+from temporalio.testing import WorkflowEnvironment
+
+from activities.health import PingInput
+from boardroom.client import data_converter
+from boardroom.devstack import load_devstack
+from boardroom.settings import load_settings
+from store.db import migrate
+from tests.conftest import binary, search_attribute_keys
+from tests.workflows.helpers import approve_until, decide, next_gate, start_project, wait_for
+from workers.worker import create_worker
+from workflows.models import BusinessEvent, Phase, Policy
+from workflows.project import ProjectWorkflow
+from workflows.smoke import SmokeWorkflow
+
+OUT = Path(__file__).resolve().parent.parent / "histories"
+
+
+async def main() -> None:
+    dev = load_devstack()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = f"sqlite:///{tmp}/record.db"
+        migrate(db)
+        settings = load_settings(environment="test", database_url=db, agent_provider="offline")
+        env = await WorkflowEnvironment.start_local(
+            namespace=dev.namespace,
+            data_converter=data_converter(),
+            dev_server_existing_path=binary("temporal"),
+            search_attributes=search_attribute_keys(dev),
+            dev_server_extra_args=dev.dynamic_config_args(),
+        )
+        try:
+            tq = f"record-{uuid.uuid4().hex[:6]}"
+            async with create_worker(env.client, settings, task_queue=tq):
+                await env.client.execute_workflow(
+                    SmokeWorkflow.run, PingInput(message="record"), id="smoke-record", task_queue=tq
+                )
+                policy = Policy(review_interval_s=5, max_rounds=2)
+                handle = await start_project(env.client, tq, policy=policy)
+                await decide(handle, await next_gate(handle, "interview"))
+                await decide(handle, await next_gate(handle, "plan"), "revise", comment="Add a gift box option")
+                await approve_until(handle, Phase.operations, use_update=True)
+                await handle.signal(
+                    ProjectWorkflow.business_event, BusinessEvent(id="e1", kind="payment", amount_usd=30)
+                )
+                await wait_for(handle, lambda s: s.reviews_done >= 1, what="one review")
+                await handle.cancel()
+                await asyncio.sleep(1)
+            wanted = {
+                "project",
+                "discovery",
+                "execution",
+                "produce-review",
+                "launch",
+                "operations-review",
+                "smoke",
+            }
+            OUT.mkdir(exist_ok=True)
+            async for wf in env.client.list_workflows():
+                if wf.workflow_type in wanted:
+                    history = await env.client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
+                    (OUT / f"{wf.workflow_type}.json").write_text(history.to_json())
+                    wanted.discard(wf.workflow_type)
+            if wanted:
+                raise SystemExit(f"no history recorded for: {sorted(wanted)}")
+        finally:
+            await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

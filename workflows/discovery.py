@@ -1,0 +1,139 @@
+"""Discovery: interview the CEO, research, plan (approve / reject / revise → re-plan), team."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.base import GateClient, add_usage
+    from workflows.models import (
+        DiscoveryInput,
+        DiscoveryOutput,
+        GateKind,
+        GateRequest,
+        InterviewInput,
+        InterviewOutput,
+        PlanInput,
+        PlanOutput,
+        ResearchInput,
+        ResearchOutput,
+        Risk,
+        SteerInstruction,
+        TeamInput,
+        TeamOutput,
+        Usage,
+    )
+
+SIGNAL_STEER = "steer"
+
+
+def plan_risk(plan: PlanOutput) -> Risk:
+    risks = {t.risk for t in plan.plan.tasks}
+    return Risk.high if Risk.high in risks else Risk.medium
+
+
+@workflow.defn(name="discovery")
+class DiscoveryWorkflow(GateClient):
+    """Turns a goal into an approved plan and a team. Idempotent per workflow id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._steering: list[str] = []
+
+    @workflow.signal(name=SIGNAL_STEER)
+    def steer(self, instruction: SteerInstruction) -> None:
+        self._steering.append(instruction.instruction)
+
+    @workflow.run
+    async def run(self, data: DiscoveryInput) -> DiscoveryOutput:
+        self.project_workflow_id = data.project_workflow_id
+        self._steering = list(data.steering) + self._steering
+        usage = Usage()
+        interview = await self.agent(
+            "interview_questions",
+            InterviewInput(project_id=data.project_id, goal=data.goal),
+            InterviewOutput,
+            what="interview questions",
+        )
+        usage = add_usage(usage, interview.usage)
+        answered = await self.ask(
+            GateRequest(
+                key="interview",
+                kind=GateKind.interview,
+                title="A few questions before the team plans",
+                summary="Your answers shape the research and the plan. Approve to send them.",
+                risk=Risk.low,
+                requester_workflow_id=workflow.info().workflow_id,
+                questions=interview.questions,
+            )
+        )
+        answers = dict(answered.answers)
+        research = await self.agent(
+            "research",
+            ResearchInput(project_id=data.project_id, goal=data.goal, answers=answers),
+            ResearchOutput,
+            what="market research",
+        )
+        usage = add_usage(usage, research.usage)
+        feedback: list[str] = []
+        previous = None
+        revision = 0
+        while True:
+            planned = await self.agent(
+                "plan",
+                PlanInput(
+                    project_id=data.project_id,
+                    goal=data.goal,
+                    answers=answers,
+                    research_summary=research.summary,
+                    feedback=feedback,
+                    steering=list(self._steering),
+                    previous=previous,
+                    revision=revision,
+                ),
+                PlanOutput,
+                what="planning",
+            )
+            usage = add_usage(usage, planned.usage)
+            plan = planned.plan
+            outcome = await self.ask(
+                GateRequest(
+                    key=f"plan:{revision}",
+                    kind=GateKind.plan,
+                    title=f"Approve the plan (revision {revision})",
+                    summary=(
+                        f"{plan.summary} — {len(plan.tasks)} tasks, estimated "
+                        f"${plan.estimated_cost_usd:.2f}. Approve, reject, or request changes."
+                    ),
+                    risk=plan_risk(planned),
+                    requester_workflow_id=workflow.info().workflow_id,
+                )
+            )
+            if outcome.decision == "approve":
+                break
+            if revision >= data.policy.max_plan_revisions:
+                raise ApplicationError(
+                    f"the plan was not approved after {revision + 1} revisions",
+                    type="PlanNotApproved",
+                    non_retryable=True,
+                )
+            verb = "rejected the plan" if outcome.decision == "reject" else "asked for changes"
+            feedback.append(f"CEO {verb}: {outcome.comment or '(no comment)'}")
+            previous = plan
+            revision += 1
+        team = await self.agent(
+            "assemble_team",
+            TeamInput(project_id=data.project_id, plan=plan),
+            TeamOutput,
+            what="team assembly",
+        )
+        usage = add_usage(usage, team.usage)
+        return DiscoveryOutput(
+            answers=answers,
+            research_summary=research.summary,
+            plan=plan,
+            plan_revision=revision,
+            team=team.members,
+            usage=usage,
+        )

@@ -1,0 +1,141 @@
+"""Execution: every task as a Producer+QA child, concurrent as far as dependencies allow.
+
+A CEO instruction (steer) revises the part of the plan that has not started yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import workflow
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.base import SIGNAL_PLAN_UPDATED, GateClient, cancel_requested, raise_if_cancelled
+    from workflows.models import (
+        ExecutionInput,
+        ExecutionOutput,
+        Plan,
+        PlanInput,
+        PlanOutput,
+        PlanUpdate,
+        SteerInstruction,
+        TaskRunInput,
+        TaskRunOutput,
+        TaskSpec,
+        TaskStatus,
+    )
+    from workflows.produce_review import ProduceReviewWorkflow
+
+SIGNAL_STEER = "steer"
+FINISHED = {TaskStatus.passed, TaskStatus.accepted, TaskStatus.dropped}
+
+
+def task_workflow_id(parent_id: str, task_id: str) -> str:
+    return f"{parent_id}/task-{task_id}"
+
+
+def ready_tasks(plan: Plan, done: dict[str, TaskRunOutput], running: set[str]) -> list[TaskSpec]:
+    """Tasks whose dependencies have all finished (dropped ones included: work goes on)."""
+    return [t for t in plan.tasks if t.id not in done and t.id not in running and all(d in done for d in t.depends_on)]
+
+
+@workflow.defn(name="execution")
+class ExecutionWorkflow(GateClient):
+    """Runs the approved plan to the end; returns each task's outcome. Idempotent per workflow id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._steering: list[str] = []
+
+    @workflow.signal(name=SIGNAL_STEER)
+    def steer(self, instruction: SteerInstruction) -> None:
+        self._steering.append(instruction.instruction)
+
+    @workflow.run
+    async def run(self, data: ExecutionInput) -> ExecutionOutput:
+        self.project_workflow_id = data.project_workflow_id
+        plan = data.plan
+        revision = 0
+        done: dict[str, TaskRunOutput] = dict(data.done)
+        running: dict[str, asyncio.Task[TaskRunOutput]] = {}
+        applied_steering = 0
+        parent_id = workflow.info().workflow_id
+        try:
+            while True:
+                if applied_steering < len(self._steering):
+                    new = self._steering[applied_steering:]
+                    applied_steering = len(self._steering)
+                    plan, revision = await self._revise(data, plan, new, done, set(running), revision)
+                for task in ready_tasks(plan, done, set(running)):
+                    running[task.id] = asyncio.create_task(
+                        workflow.execute_child_workflow(
+                            ProduceReviewWorkflow.run,
+                            TaskRunInput(
+                                project_id=data.project_id,
+                                project_workflow_id=data.project_workflow_id,
+                                goal=data.goal,
+                                task=task,
+                                policy=data.policy,
+                            ),
+                            id=task_workflow_id(parent_id, task.id),
+                            parent_close_policy=ParentClosePolicy.TERMINATE,
+                        )
+                    )
+                if not running:
+                    break
+                seen = applied_steering
+                await workflow.wait_condition(
+                    lambda: (
+                        any(t.done() for t in running.values())  # noqa: B023
+                        or seen < len(self._steering)  # noqa: B023
+                        or cancel_requested()
+                    )
+                )
+                raise_if_cancelled()
+                for task_id, fut in list(running.items()):
+                    if fut.done():
+                        done[task_id] = fut.result()
+                        del running[task_id]
+        except asyncio.CancelledError:
+            # Take the running tasks down with us (and wait), so nothing is left behind.
+            for fut in running.values():
+                fut.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
+            raise
+        return ExecutionOutput(results=done)
+
+    async def _revise(
+        self,
+        data: ExecutionInput,
+        plan: Plan,
+        steering: list[str],
+        done: dict[str, TaskRunOutput],
+        running: set[str],
+        revision: int,
+    ) -> tuple[Plan, int]:
+        """Re-plan what has not started; finished and running tasks stay as they are."""
+        revised = await self.agent(
+            "plan",
+            PlanInput(
+                project_id=data.project_id,
+                goal=data.goal,
+                steering=steering,
+                done_task_ids=sorted(done) + sorted(running),
+                previous=plan,
+                revision=revision + 1,
+            ),
+            PlanOutput,
+            what="re-planning after a CEO instruction",
+        )
+        started = set(done) | running
+        kept = [t for t in plan.tasks if t.id in started]
+        known = {t.id for t in kept}
+        fresh = [t for t in revised.plan.tasks if t.id not in known]
+        # Dependencies may only point at tasks that exist in the merged plan.
+        ids = known | {t.id for t in fresh}
+        fresh = [t.model_copy(update={"depends_on": [d for d in t.depends_on if d in ids]}) for t in fresh]
+        merged = revised.plan.model_copy(update={"tasks": kept + fresh})
+        project = workflow.get_external_workflow_handle(self.project_workflow_id)
+        await project.signal(SIGNAL_PLAN_UPDATED, PlanUpdate(plan=merged, revision=revision + 1, usage=revised.usage))
+        return merged, revision + 1

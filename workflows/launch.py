@@ -1,0 +1,104 @@
+"""Launch: a go-live gate before anything public, then GitHub, Stripe and Slack, then validation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.base import GateClient
+    from workflows.models import (
+        GateKind,
+        GateRequest,
+        IntegrationResult,
+        LaunchInput,
+        LaunchOutput,
+        PublishInput,
+        Risk,
+        TaskProgress,
+        TaskStatus,
+        ValidateLaunchInput,
+    )
+    from workflows.options import INTEGRATION
+
+INTEGRATION_NAMES: dict[str, Literal["github", "stripe", "slack"]] = {
+    "publish_github": "github",
+    "create_stripe_offer": "stripe",
+    "announce_slack": "slack",
+}
+
+# The launch checklist, as tasks on the project's board.
+CHECKLIST = {
+    "launch-github": "Publish the deliverables to a GitHub repository",
+    "launch-stripe": "Create the Stripe product, price and payment link",
+    "launch-slack": "Announce the launch on Slack",
+    "launch-validate": "Validate that everything is live",
+}
+
+
+@workflow.defn(name="launch")
+class LaunchWorkflow(GateClient):
+    """Asks for go-live, then runs the integrations; idempotent (each integration is)."""
+
+    @workflow.run
+    async def run(self, data: LaunchInput) -> LaunchOutput:
+        self.project_workflow_id = data.project_workflow_id
+        offer = data.plan.offer
+        price = f"${offer.price_usd:.2f}" if offer else "no price"
+        summary = (
+            f"Going live creates a GitHub repository with {len(data.deliverable_ids)} deliverables, "
+            f"the Stripe product '{offer.product_name if offer else data.name}' at {price} with a "
+            "payment link, and a Slack announcement. Nothing public happens before you approve."
+        )
+        attempt = 0
+        while True:
+            outcome = await self.ask(
+                GateRequest(
+                    key=f"go-live:{attempt}",
+                    kind=GateKind.go_live,
+                    title=f"Go live with '{data.name}'?",
+                    summary=summary,
+                    risk=Risk.high,
+                    requester_workflow_id=workflow.info().workflow_id,
+                )
+            )
+            if outcome.decision == "approve":
+                break
+            if outcome.decision == "reject" or attempt >= data.policy.max_plan_revisions:
+                return LaunchOutput(launched=False)
+            attempt += 1
+            summary = f"{summary} (CEO asked: {outcome.comment or 'check again'})"
+        publish = PublishInput(
+            project_id=data.project_id,
+            name=data.name,
+            goal=data.goal,
+            offer=offer,
+            deliverable_ids=data.deliverable_ids,
+            follow_ups=[t.title for t in data.plan.tasks if t.risk == Risk.high],
+        )
+        github, stripe = await asyncio.gather(
+            self._step("launch-github", "publish_github", publish),
+            self._step("launch-stripe", "create_stripe_offer", publish),
+        )
+        slack = await self._step("launch-slack", "announce_slack", publish)
+        await self._mark("launch-validate", TaskStatus.running)
+        results = await workflow.execute_activity(
+            "validate_launch",
+            ValidateLaunchInput(project_id=data.project_id, results=[github, stripe, slack]),
+            result_type=list[IntegrationResult],
+            **INTEGRATION,
+        )
+        ok = all(r.status != "failed" for r in results)
+        await self._mark("launch-validate", TaskStatus.passed if ok else TaskStatus.dropped)
+        return LaunchOutput(launched=True, integrations=results)
+
+    async def _step(self, task_id: str, activity: str, publish: PublishInput) -> IntegrationResult:
+        await self._mark(task_id, TaskStatus.running)
+        result = await workflow.execute_activity(activity, publish, result_type=IntegrationResult, **INTEGRATION)
+        await self._mark(task_id, TaskStatus.dropped if result.status == "failed" else TaskStatus.passed)
+        return result
+
+    async def _mark(self, task_id: str, status: TaskStatus) -> None:
+        await self.progress(TaskProgress(task_id=task_id, status=status, at=workflow.now()))

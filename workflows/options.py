@@ -1,0 +1,57 @@
+"""Timeouts and bounded retry policies for every activity call (never the infinite default)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio.common import RetryPolicy
+
+# Errors that retrying cannot fix: bad requests, auth, refusals, budget.
+NON_RETRYABLE = [
+    "BudgetExceeded",
+    "LLMRequestRejected",
+    "LLMAuthFailed",
+    "LLMRefused",
+    "LLMMalformedOutput",
+    "InvalidInput",
+    "IntegrationAuthFailed",
+    "IntegrationRequestRejected",
+    "LiveKeyRefused",
+]
+
+# The OpenAI client's own timeout (120 s) × a bounded re-ask for malformed output fits inside.
+AGENT: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(minutes=7),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=60),
+        maximum_attempts=6,
+        non_retryable_error_types=NON_RETRYABLE,
+    ),
+}
+
+# The database may be away for a while (failover, restart): ~75 s of retries.
+STORE: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=10),
+        maximum_attempts=12,
+        non_retryable_error_types=["InvalidInput"],
+    ),
+}
+
+# GitHub asks for ~1 s between content writes, so a launch with many files takes minutes.
+INTEGRATION: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(minutes=10),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=60),
+        maximum_attempts=5,
+        non_retryable_error_types=NON_RETRYABLE,
+    ),
+}

@@ -1,0 +1,182 @@
+"""One task: the producer drafts, QA scores against the task's rubric, the producer revises.
+
+Bounded rounds; on exhaustion the CEO gets an escalation gate (accept as is / guidance and
+retry / drop) instead of a failed project. High-risk deliverables need a gate even when QA passes.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.base import BudgetRejected, GateClient, add_usage
+    from workflows.models import (
+        GateKind,
+        GateRequest,
+        ProduceInput,
+        ProduceOutput,
+        ReviewInput,
+        ReviewOutput,
+        Risk,
+        TaskProgress,
+        TaskRunInput,
+        TaskRunOutput,
+        TaskStatus,
+        Usage,
+    )
+
+
+@workflow.defn(name="produce-review")
+class ProduceReviewWorkflow(GateClient):
+    """Producer+QA loop for one task; returns the task's final status. Idempotent per workflow id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @workflow.run
+    async def run(self, data: TaskRunInput) -> TaskRunOutput:
+        self.project_workflow_id = data.project_workflow_id
+        task, policy = data.task, data.policy
+        rounds = 0
+        feedback: list[str] = []
+        guidance = data.guidance
+        deliverable: ProduceOutput | None = None
+        review: ReviewOutput | None = None
+        escalations = 0
+        try:
+            while True:
+                # One batch of bounded Producer+QA rounds.
+                for _ in range(policy.max_rounds):
+                    rounds += 1
+                    if rounds == 1:
+                        await self._progress(task.id, TaskStatus.running, rounds, review, deliverable)
+                    deliverable = await self.agent(
+                        "produce",
+                        ProduceInput(
+                            project_id=data.project_id,
+                            task=task,
+                            round=rounds,
+                            goal=data.goal,
+                            previous_deliverable_id=deliverable.deliverable_id if deliverable else None,
+                            feedback=feedback,
+                            guidance=guidance,
+                        ),
+                        ProduceOutput,
+                        what=f"producing '{task.title}'",
+                    )
+                    review = await self.agent(
+                        "review",
+                        ReviewInput(
+                            project_id=data.project_id,
+                            task=task,
+                            deliverable_id=deliverable.deliverable_id,
+                            round=rounds,
+                            pass_threshold=policy.pass_threshold,
+                        ),
+                        ReviewOutput,
+                        what=f"reviewing '{task.title}'",
+                    )
+                    await self._progress(
+                        task.id,
+                        TaskStatus.running,
+                        rounds,
+                        review,
+                        deliverable,
+                        add_usage(deliverable.usage, review.usage),
+                    )
+                    if review.passed:
+                        break
+                    feedback = [f"[{i.severity}] {i.text}" for i in review.issues]
+                assert deliverable is not None and review is not None
+                if not review.passed:
+                    can_retry = escalations < policy.max_escalations
+                    outcome = await self.ask(
+                        GateRequest(
+                            key=f"escalation:{task.id}:{rounds}",
+                            kind=GateKind.escalation,
+                            title=f"QA did not pass '{task.title}' after {rounds} rounds",
+                            summary=(
+                                f"Best score {review.score:.1f}/10 (pass at {policy.pass_threshold:.1f}). "
+                                "Approve = accept as is; revise = give guidance and retry"
+                                + ("" if can_retry else " (no retries left)")
+                                + "; reject = drop the task."
+                            ),
+                            risk=Risk.high if task.risk == Risk.high else Risk.medium,
+                            requester_workflow_id=workflow.info().workflow_id,
+                            task_id=task.id,
+                            deliverable_id=deliverable.deliverable_id,
+                        )
+                    )
+                    if outcome.decision == "approve":
+                        return await self._finish(task.id, TaskStatus.accepted, rounds, review, deliverable)
+                    if outcome.decision == "revise" and can_retry:
+                        escalations += 1
+                        guidance = outcome.comment or guidance
+                        feedback = [f"CEO guidance: {outcome.comment}"] if outcome.comment else feedback
+                        continue
+                    return await self._finish(task.id, TaskStatus.dropped, rounds, review, deliverable)
+                if task.risk == Risk.high:
+                    outcome = await self.ask(
+                        GateRequest(
+                            key=f"deliverable:{task.id}:{rounds}",
+                            kind=GateKind.deliverable,
+                            title=f"High-risk deliverable ready: '{task.title}'",
+                            summary=f"QA passed with {review.score:.1f}/10. Approve, request changes, or drop.",
+                            risk=Risk.high,
+                            requester_workflow_id=workflow.info().workflow_id,
+                            task_id=task.id,
+                            deliverable_id=deliverable.deliverable_id,
+                        )
+                    )
+                    if outcome.decision == "revise" and escalations < policy.max_escalations:
+                        escalations += 1
+                        feedback = [f"CEO: {outcome.comment or 'please revise'}"]
+                        guidance = outcome.comment or guidance
+                        continue
+                    if outcome.decision == "reject":
+                        return await self._finish(task.id, TaskStatus.dropped, rounds, review, deliverable)
+                return await self._finish(task.id, TaskStatus.passed, rounds, review, deliverable)
+        except BudgetRejected:
+            return await self._finish(
+                task.id, TaskStatus.dropped, rounds, review, deliverable, summary="budget not raised"
+            )
+
+    async def _progress(
+        self,
+        task_id: str,
+        status: TaskStatus,
+        rounds: int,
+        review: ReviewOutput | None,
+        deliverable: ProduceOutput | None,
+        usage: Usage | None = None,
+    ) -> None:
+        await self.progress(
+            TaskProgress(
+                task_id=task_id,
+                status=status,
+                rounds=rounds,
+                qa_score=review.score if review else None,
+                deliverable_id=deliverable.deliverable_id if deliverable else None,
+                usage=usage or Usage(),
+                at=workflow.now(),
+            )
+        )
+
+    async def _finish(
+        self,
+        task_id: str,
+        status: TaskStatus,
+        rounds: int,
+        review: ReviewOutput | None,
+        deliverable: ProduceOutput | None,
+        summary: str = "",
+    ) -> TaskRunOutput:
+        await self._progress(task_id, status, rounds, review, deliverable)
+        return TaskRunOutput(
+            task_id=task_id,
+            status=status,
+            qa_score=review.score if review else None,
+            rounds=rounds,
+            deliverable_id=deliverable.deliverable_id if deliverable else None,
+            summary=summary or (deliverable.summary if deliverable else ""),
+        )

@@ -1,0 +1,621 @@
+"""ProjectWorkflow: one per project. Owns the project's state and gates, runs the phases as
+child workflows, and operates the business until the CEO ends it (continuing as new as it goes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from approvals.policy import approver_allowed, auto_approves, expiry_default
+    from workflows.base import (
+        SIGNAL_GATE_RESOLVED,
+        SIGNAL_OPEN_GATE,
+        SIGNAL_PLAN_UPDATED,
+        SIGNAL_TASK_PROGRESS,
+    )
+    from workflows.discovery import DiscoveryWorkflow
+    from workflows.execution import FINISHED, ExecutionWorkflow
+    from workflows.ids import gate_id as make_gate_id
+    from workflows.launch import CHECKLIST, LaunchWorkflow
+    from workflows.models import (
+        DECISION_STATUS,
+        BudgetUpdate,
+        BusinessEvent,
+        Channel,
+        DecisionRecord,
+        DecisionResult,
+        DiscoveryInput,
+        ExecutionInput,
+        GateDecision,
+        GateKind,
+        GateOutcome,
+        GateRecord,
+        GateRequest,
+        GateStatus,
+        GateView,
+        IntegrationView,
+        LaunchInput,
+        Phase,
+        PhaseMark,
+        PlanUpdate,
+        ProjectInput,
+        ProjectState,
+        ReadModelUpdate,
+        ReviewCycleInput,
+        Status,
+        SteerInstruction,
+        TaskProgress,
+        TaskStatus,
+        TaskView,
+    )
+    from workflows.operations import OperationsReviewWorkflow
+    from workflows.options import STORE
+    from workflows.search import SA_COST_USD, SA_OWNER, SA_PENDING_GATES, SA_PHASE, SA_PROJECT_ID
+
+# Bounds on what the state carries, so continue-as-new inputs and queries stay small.
+KEEP_GATES = 30
+KEEP_NOTES = 20
+KEEP_EVENT_IDS = 300
+KEEP_IMPROVEMENT_TASKS = 30
+
+
+def rejected(message: str, kind: str) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+@workflow.defn(name="project")
+class ProjectWorkflow:
+    """The life of one business: discovery → execution → launch → operations."""
+
+    @workflow.init
+    def __init__(self, data: ProjectInput) -> None:
+        self._input = data
+        self._policy = data.policy
+        if data.carry is not None:
+            self.state = data.carry.model_copy(update={"runs": data.carry.runs + 1})
+        else:
+            self.state = ProjectState(
+                project_id=data.project_id,
+                name=data.name,
+                goal=data.goal,
+                owner=data.owner,
+            )
+            self.state.cost.budget_usd = data.budget_usd
+        self._child: Any = None
+        self._last_sa: tuple[str, int, float] | None = None
+        self._last_synced: tuple[Phase, Status] | None = None
+        self._ending = False
+
+    # --- queries, updates, signals --------------------------------------------------------
+
+    @workflow.query(name="state")
+    def get_state(self) -> ProjectState:
+        """The whole project as the API and the dashboard show it."""
+        return self.state
+
+    @workflow.update(name="decide")
+    async def decide(self, decision: GateDecision) -> DecisionResult:
+        """Decide a pending gate; exactly one decision per gate takes effect."""
+        gate = self._check(decision)
+        return await self._apply(gate, decision)
+
+    @decide.validator
+    def _validate_decide(self, decision: GateDecision) -> None:
+        self._check(decision)
+
+    @workflow.signal(name="decide")
+    async def decide_signal(self, decision: GateDecision) -> None:
+        """The same decision as a signal (Temporal UI, fire-and-forget clients); invalid ones are logged."""
+        try:
+            gate = self._check(decision)
+        except ApplicationError as err:
+            workflow.logger.warning("decide signal ignored: %s", err.message)
+            return
+        await self._apply(gate, decision)
+
+    @workflow.signal(name="steer")
+    async def steer(self, instruction: SteerInstruction) -> None:
+        """A new CEO instruction: the remaining plan is revised (or noted for the next review)."""
+        self.state.steering = (self.state.steering + [instruction.instruction])[-KEEP_NOTES:]
+        if self._child is not None and self.state.phase in (Phase.discovery, Phase.execution):
+            await self._child.signal("steer", instruction)
+        else:
+            self.state.notes = (self.state.notes + [f"CEO: {instruction.instruction}"])[-KEEP_NOTES:]
+
+    @workflow.signal(name="business_event")
+    def business_event(self, event: BusinessEvent) -> None:
+        """Payments, refunds, churn, customer issues and notes move the KPIs (deduplicated by id)."""
+        if event.id in self.state.recent_event_ids:
+            return
+        self.state.recent_event_ids = (self.state.recent_event_ids + [event.id])[-KEEP_EVENT_IDS:]
+        k = self.state.kpis
+        k.events += 1
+        if event.kind == "payment":
+            k.revenue_usd = round(k.revenue_usd + event.amount_usd, 2)
+            k.orders += 1
+        elif event.kind == "refund":
+            k.refunds += 1
+            k.refunded_usd = round(k.refunded_usd + event.amount_usd, 2)
+            k.revenue_usd = round(k.revenue_usd - event.amount_usd, 2)
+        elif event.kind == "subscription_cancelled":
+            k.churned_subscriptions += 1
+        elif event.kind == "issue_opened":
+            k.open_issues += 1
+            self._note(f"Customer issue: {event.summary}")
+        elif event.kind == "issue_closed":
+            k.open_issues = max(0, k.open_issues - 1)
+        elif event.kind == "note":
+            k.notes += 1
+            self._note(event.summary)
+
+    @workflow.signal(name=SIGNAL_OPEN_GATE)
+    async def open_gate(self, request: GateRequest) -> None:
+        """A phase or task workflow needs a decision: record it, apply policy, remind, expire."""
+        if self._ending:
+            # A task workflow that is being terminated with the project may still ask.
+            return
+        for existing in self.state.gates:
+            if existing.key == request.key and existing.requester_workflow_id == request.requester_workflow_id:
+                return
+        self.state.gate_seq += 1
+        gate = GateView(
+            id=make_gate_id(self.state.project_id, self.state.gate_seq),
+            key=request.key,
+            requester_workflow_id=request.requester_workflow_id,
+            kind=request.kind,
+            title=request.title,
+            summary=request.summary,
+            risk=request.risk,
+            task_id=request.task_id,
+            deliverable_id=request.deliverable_id,
+            questions=request.questions,
+            created_at=workflow.now(),
+        )
+        self.state.gates.append(gate)
+        self._set_task(request.task_id, TaskStatus.waiting_approval)
+        await self._record_gate(gate)
+        if auto_approves(self._policy.auto_approve, gate.risk, gate.kind):
+            await self._apply(
+                gate,
+                GateDecision(
+                    gate_id=gate.id,
+                    decision="approve",
+                    approver="policy",
+                    channel=Channel.policy,
+                    comment=f"auto-approved (auto_approve={self._policy.auto_approve.value}, risk={gate.risk})",
+                ),
+            )
+            return
+        await self._refresh()
+        await self._wait_gate(gate)
+
+    @workflow.signal(name=SIGNAL_TASK_PROGRESS)
+    def task_progress(self, progress: TaskProgress) -> None:
+        view = self._task(progress.task_id)
+        if view is None:
+            return
+        view.status = progress.status
+        view.rounds = max(view.rounds, progress.rounds)
+        if progress.qa_score is not None:
+            view.qa_score = progress.qa_score
+        if progress.deliverable_id is not None:
+            view.deliverable_id = progress.deliverable_id
+        if progress.status == TaskStatus.running and view.started_at is None:
+            view.started_at = progress.at
+        if progress.status in FINISHED:
+            view.finished_at = progress.at
+        self.state.cost.add(progress.usage)
+
+    @workflow.signal(name=SIGNAL_PLAN_UPDATED)
+    def plan_updated(self, update: PlanUpdate) -> None:
+        self.state.cost.add(update.usage)
+        if update.revision < 0:
+            # Improvement tasks from an operations review join the board.
+            for task in update.plan.tasks:
+                if self._task(task.id) is None:
+                    self.state.tasks.append(self._view(task))
+            return
+        self.state.plan = update.plan
+        self.state.plan_revision = update.revision
+        keep = {t.id for t in update.plan.tasks}
+        board = [t for t in self.state.tasks if t.id in keep or t.id in CHECKLIST]
+        known = {t.id for t in board}
+        board += [self._view(t) for t in update.plan.tasks if t.id not in known]
+        self.state.tasks = board
+
+    # --- the lifecycle --------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, data: ProjectInput) -> ProjectState:
+        try:
+            if data.carry is None:
+                self._mark_phase(Phase.discovery)
+            await self._refresh(force=True)
+            if self.state.phase == Phase.discovery:
+                await self._discovery()
+            if self.state.phase == Phase.execution:
+                await self._execution()
+            if self.state.phase == Phase.launch:
+                await self._launch()
+            if self.state.phase == Phase.operations:
+                await self._operations()
+        except asyncio.CancelledError:
+            # Cleanup still runs after a cancellation request; then the run ends as cancelled.
+            await self._end(Status.cancelled)
+            raise
+        except ChildWorkflowError as err:
+            cause = err.cause
+            if isinstance(cause, CancelledError):
+                await self._end(Status.cancelled)
+                raise asyncio.CancelledError() from None
+            message = cause.message if isinstance(cause, ApplicationError) else str(err)
+            plan_refused = isinstance(cause, ApplicationError) and cause.type == "PlanNotApproved"
+            await self._end(Status.cancelled if plan_refused else Status.failed, message)
+            return self.state
+        return self.state
+
+    async def _end(self, status: Status, error: str | None = None) -> None:
+        """Close what is still open (gates, their handlers), then record the final state."""
+        self._ending = True
+        self.state.status = status
+        self.state.error = error
+        now = workflow.now()
+        for gate in self.state.pending_gates:
+            gate.status = GateStatus.rejected
+            gate.decided_by = "system"
+            gate.decided_at = now
+            gate.channel = Channel.policy
+            gate.comment = f"project {status.value}"
+            await workflow.execute_activity(
+                "record_decision",
+                DecisionRecord(
+                    project_id=self.state.project_id,
+                    gate_id=gate.id,
+                    decision="reject",
+                    approver="system",
+                    channel=Channel.policy,
+                    comment=gate.comment,
+                    decided_at=now,
+                ),
+                **STORE,
+            )
+        await self._refresh(force=True)
+        # Gate handlers see their gate closed and return; nothing is left running.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+    async def _discovery(self) -> None:
+        out = await self._run_child(
+            DiscoveryWorkflow.run,
+            DiscoveryInput(
+                project_id=self.state.project_id,
+                project_workflow_id=workflow.info().workflow_id,
+                goal=self.state.goal,
+                policy=self._policy,
+                steering=list(self.state.steering),
+            ),
+            "discovery",
+        )
+        self.state.answers = out.answers
+        self.state.research_summary = out.research_summary
+        self.state.plan = out.plan
+        self.state.plan_revision = out.plan_revision
+        self.state.team = out.team
+        self.state.cost.add(out.usage)
+        self.state.tasks = [self._view(t) for t in out.plan.tasks]
+        self._mark_phase(Phase.execution)
+        await self._refresh(force=True)
+
+    async def _execution(self) -> None:
+        assert self.state.plan is not None
+        out = await self._run_child(
+            ExecutionWorkflow.run,
+            ExecutionInput(
+                project_id=self.state.project_id,
+                project_workflow_id=workflow.info().workflow_id,
+                goal=self.state.goal,
+                plan=self.state.plan,
+                policy=self._policy,
+            ),
+            "execution",
+        )
+        for result in out.results.values():
+            view = self._task(result.task_id)
+            if view is not None:
+                view.status = result.status
+                view.qa_score = result.qa_score
+                view.rounds = result.rounds
+                view.deliverable_id = result.deliverable_id
+        self._mark_phase(Phase.launch)
+        await self._refresh(force=True)
+
+    async def _launch(self) -> None:
+        assert self.state.plan is not None
+        for task_id, title in CHECKLIST.items():
+            if self._task(task_id) is None:
+                self.state.tasks.append(TaskView(id=task_id, title=title, role="launch-manager"))
+        deliverables = [
+            t.deliverable_id
+            for t in self.state.tasks
+            if t.deliverable_id is not None and t.status in (TaskStatus.passed, TaskStatus.accepted)
+        ]
+        out = await self._run_child(
+            LaunchWorkflow.run,
+            LaunchInput(
+                project_id=self.state.project_id,
+                project_workflow_id=workflow.info().workflow_id,
+                name=self.state.name,
+                goal=self.state.goal,
+                plan=self.state.plan,
+                deliverable_ids=deliverables,
+                policy=self._policy,
+            ),
+            "launch",
+        )
+        self.state.launched = out.launched
+        self.state.integrations = [
+            IntegrationView(name=r.name, status=r.status, reason=r.reason, url=r.url) for r in out.integrations
+        ]
+        if not out.launched:
+            for task_id in CHECKLIST:
+                self._set_task(task_id, TaskStatus.dropped)
+            self._mark_phase(Phase.completed)
+            await self._end(Status.completed, "go-live was not approved")
+            return
+        self._mark_phase(Phase.operations)
+        await self._refresh(force=True)
+
+    async def _operations(self) -> None:
+        interval = timedelta(seconds=self._policy.review_interval_s)
+        if self.state.next_review_at is None:
+            self.state.next_review_at = workflow.now() + interval
+        while True:
+            remaining = (self.state.next_review_at - workflow.now()).total_seconds()
+            if remaining > 0:
+                try:
+                    await workflow.wait_condition(self._should_continue_as_new, timeout=remaining)
+                except TimeoutError:
+                    pass
+            if self._should_continue_as_new():
+                await self._continue_as_new()
+            if workflow.now() >= self.state.next_review_at:
+                await self._review()
+                self.state.next_review_at = max(self.state.next_review_at + interval, workflow.now())
+
+    async def _review(self) -> None:
+        number = self.state.reviews_done + 1
+        out = await self._run_child(
+            OperationsReviewWorkflow.run,
+            ReviewCycleInput(
+                project_id=self.state.project_id,
+                project_workflow_id=workflow.info().workflow_id,
+                goal=self.state.goal,
+                kpis=self.state.kpis,
+                review_number=number,
+                notes=self.state.notes[-10:],
+                policy=self._policy,
+            ),
+            f"review-{number}",
+        )
+        self.state.reviews_done = number
+        self.state.kpis.reviews = number
+        self.state.kpis.improvements += len(out.results)
+        self.state.cost.add(out.usage)
+        self.state.review_summaries = (self.state.review_summaries + [out.summary])[-10:]
+        self.state.notes = []
+        await self._refresh(force=True)
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._policy.max_history_events
+        )
+
+    async def _continue_as_new(self) -> None:
+        # Signals and updates that arrived must finish on this run before it hands over.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(self._input.model_copy(update={"carry": self._compact()}))
+
+    def _compact(self) -> ProjectState:
+        state = self.state.model_copy(deep=True)
+        state.gates = [g for g in state.gates if g.status == GateStatus.pending] + [
+            g for g in state.gates if g.status != GateStatus.pending
+        ][-KEEP_GATES:]
+        planned = {t.id for t in state.plan.tasks} if state.plan else set()
+        core = [t for t in state.tasks if t.id in planned or t.id in CHECKLIST]
+        extra = [t for t in state.tasks if t.id not in planned and t.id not in CHECKLIST]
+        state.tasks = core + extra[-KEEP_IMPROVEMENT_TASKS:]
+        return state
+
+    # --- gates ----------------------------------------------------------------------------
+
+    def _check(self, decision: GateDecision) -> GateView:
+        """Why a decision cannot be taken, as a typed error — before anything is written."""
+        gate = next((g for g in self.state.gates if g.id == decision.gate_id), None)
+        if gate is None:
+            raise rejected(f"unknown gate '{decision.gate_id}'", "UnknownGate")
+        if gate.status != GateStatus.pending:
+            when = gate.decided_at.isoformat() if gate.decided_at else "earlier"
+            raise rejected(
+                f"gate '{gate.id}' was already decided ({gate.status.value}) by {gate.decided_by} at {when}",
+                "AlreadyDecided",
+            )
+        allowed = self._policy.approvers
+        if decision.channel not in (Channel.policy, Channel.expiry):
+            if not approver_allowed(allowed, decision.approver):
+                raise rejected(
+                    f"'{decision.approver}' may not decide this gate (allowed: {', '.join(allowed)})",
+                    "ApproverNotAllowed",
+                )
+        return gate
+
+    async def _apply(self, gate: GateView, decision: GateDecision) -> DecisionResult:
+        if gate.status != GateStatus.pending:
+            # Two decisions validated in the same activation: only the first takes effect.
+            self._check(decision)
+        now = workflow.now()
+        gate.status = DECISION_STATUS[decision.decision]
+        gate.decision = decision.decision
+        gate.decided_by = decision.approver
+        gate.decided_at = now
+        gate.channel = decision.channel
+        gate.comment = decision.comment
+        if gate.kind == GateKind.interview and decision.answers:
+            self.state.answers.update(decision.answers)
+        self._set_task(gate.task_id, TaskStatus.running)
+        await workflow.execute_activity(
+            "record_decision",
+            DecisionRecord(
+                project_id=self.state.project_id,
+                gate_id=gate.id,
+                decision=decision.decision,
+                approver=decision.approver,
+                channel=decision.channel,
+                comment=decision.comment,
+                token_id=decision.token_id,
+                answers=decision.answers,
+                decided_at=now,
+            ),
+            **STORE,
+        )
+        if gate.kind == GateKind.budget and decision.decision == "approve":
+            increase = decision.budget_increase_usd or max(self._input.budget_usd, 1.0)
+            self.state.cost.budget_usd = round(self.state.cost.budget_usd + increase, 2)
+            await workflow.execute_activity(
+                "set_budget",
+                BudgetUpdate(project_id=self.state.project_id, budget_usd=self.state.cost.budget_usd),
+                **STORE,
+            )
+        requester = workflow.get_external_workflow_handle(gate.requester_workflow_id)
+        try:
+            await requester.signal(
+                SIGNAL_GATE_RESOLVED,
+                GateOutcome(
+                    key=gate.key,
+                    gate_id=gate.id,
+                    decision=decision.decision,
+                    comment=decision.comment,
+                    answers=decision.answers,
+                    decided_by=decision.approver,
+                    channel=decision.channel,
+                ),
+            )
+        except FailureError as err:
+            # The asking workflow is gone (ended or terminated); the decision stays recorded.
+            workflow.logger.warning("gate %s decided after its requester ended: %s", gate.id, err)
+        await self._refresh()
+        return DecisionResult(
+            gate_id=gate.id,
+            status=gate.status,
+            decided_by=decision.approver,
+            decided_at=now,
+            channel=decision.channel,
+        )
+
+    async def _wait_gate(self, gate: GateView) -> None:
+        """Remind once on a durable timer; on expiry take the policy's default."""
+        reminder = self._policy.gate_reminder_s
+        expiry = max(self._policy.gate_expiry_s, reminder)
+        try:
+            await workflow.wait_condition(lambda: gate.status != GateStatus.pending, timeout=reminder)
+            return
+        except TimeoutError:
+            pass
+        gate.reminders += 1
+        await self._record_gate(gate, reminder=True)
+        try:
+            await workflow.wait_condition(lambda: gate.status != GateStatus.pending, timeout=expiry - reminder)
+            return
+        except TimeoutError:
+            pass
+        if gate.status == GateStatus.pending:
+            default = expiry_default(gate.kind, gate.risk, self._policy.expiry_default)
+            await self._apply(
+                gate,
+                GateDecision(
+                    gate_id=gate.id,
+                    decision=default,
+                    approver="policy",
+                    channel=Channel.expiry,
+                    comment=f"no decision within {expiry / 3600:.0f} h: policy default '{default}'",
+                ),
+            )
+
+    async def _record_gate(self, gate: GateView, reminder: bool = False) -> None:
+        await workflow.execute_activity(
+            "open_gate",
+            GateRecord(
+                project_id=self.state.project_id,
+                project_workflow_id=workflow.info().workflow_id,
+                gate=gate,
+                approver=(self._policy.approvers or [self.state.owner])[0],
+                reminder=reminder,
+            ),
+            **STORE,
+        )
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def _run_child(self, run_fn: Any, arg: Any, suffix: str) -> Any:
+        handle = await workflow.start_child_workflow(run_fn, arg, id=f"{workflow.info().workflow_id}/{suffix}")
+        self._child = handle
+        try:
+            return await handle
+        finally:
+            self._child = None
+
+    def _mark_phase(self, phase: Phase) -> None:
+        self.state.phase = phase
+        self.state.timeline.append(PhaseMark(phase=phase, at=workflow.now()))
+
+    def _note(self, text: str) -> None:
+        self.state.notes = (self.state.notes + [text[:500]])[-KEEP_NOTES:]
+
+    def _task(self, task_id: str | None) -> TaskView | None:
+        return next((t for t in self.state.tasks if t.id == task_id), None) if task_id else None
+
+    def _set_task(self, task_id: str | None, status: TaskStatus) -> None:
+        view = self._task(task_id)
+        if view is not None and view.status not in FINISHED:
+            view.status = status
+
+    @staticmethod
+    def _view(task: Any) -> TaskView:
+        return TaskView(id=task.id, title=task.title, role=task.role, risk=task.risk, depends_on=task.depends_on)
+
+    async def _refresh(self, force: bool = False) -> None:
+        """Status from the gates; search attributes and the read model kept in step."""
+        if self.state.status in (Status.running, Status.waiting_approval):
+            self.state.status = Status.waiting_approval if self.state.pending_gates else Status.running
+        phase, pending, cost = self.state.phase.value, len(self.state.pending_gates), round(self.state.cost.usd, 4)
+        if (phase, pending, cost) != self._last_sa:
+            workflow.upsert_search_attributes(
+                [
+                    SA_PROJECT_ID.value_set(self.state.project_id),
+                    SA_OWNER.value_set(self.state.owner),
+                    SA_PHASE.value_set(phase),
+                    SA_PENDING_GATES.value_set(pending),
+                    SA_COST_USD.value_set(cost),
+                ]
+            )
+            self._last_sa = (phase, pending, cost)
+        key = (self.state.phase, self.state.status)
+        if force or key != self._last_synced:
+            self._last_synced = key
+            await workflow.execute_activity(
+                "sync_project",
+                ReadModelUpdate(
+                    project_id=self.state.project_id,
+                    phase=self.state.phase,
+                    status=self.state.status,
+                    pending_gates=len(self.state.pending_gates),
+                    cost_usd=self.state.cost.usd,
+                    state=self.state,
+                ),
+                **STORE,
+            )
