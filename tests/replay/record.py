@@ -9,6 +9,7 @@ intentional, patched change; the replay test then guards against accidental ones
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 import uuid
 from pathlib import Path
@@ -70,11 +71,15 @@ async def main() -> None:
                 "smoke",
             }
             OUT.mkdir(exist_ok=True)
+            ids: dict[str, str] = {}
             async for wf in env.client.list_workflows():
                 if wf.workflow_type in wanted:
                     history = await env.client.get_workflow_handle(wf.id, run_id=wf.run_id).fetch_history()
                     (OUT / f"{wf.workflow_type}.json").write_text(history.to_json())
+                    ids[wf.workflow_type] = wf.id
                     wanted.discard(wf.workflow_type)
+            # Replay needs the original workflow ids: child ids are derived from them.
+            (OUT / "workflow-ids.json").write_text(json.dumps(ids, indent=2, sort_keys=True) + "\n")
             if wanted:
                 raise SystemExit(f"no history recorded for: {sorted(wanted)}")
         finally:
