@@ -50,7 +50,7 @@ class ProduceReviewWorkflow(GateClient):
                     rounds += 1
                     if rounds == 1:
                         await self._progress(task.id, TaskStatus.running, rounds, review, deliverable)
-                    deliverable = await self.agent(
+                    produced: ProduceOutput = await self.agent(
                         "produce",
                         ProduceInput(
                             project_id=data.project_id,
@@ -64,29 +64,31 @@ class ProduceReviewWorkflow(GateClient):
                         ProduceOutput,
                         what=f"producing '{task.title}'",
                     )
-                    review = await self.agent(
+                    deliverable = produced
+                    reviewed: ReviewOutput = await self.agent(
                         "review",
                         ReviewInput(
                             project_id=data.project_id,
                             task=task,
-                            deliverable_id=deliverable.deliverable_id,
+                            deliverable_id=produced.deliverable_id,
                             round=rounds,
                             pass_threshold=policy.pass_threshold,
                         ),
                         ReviewOutput,
                         what=f"reviewing '{task.title}'",
                     )
+                    review = reviewed
                     await self._progress(
                         task.id,
                         TaskStatus.running,
                         rounds,
-                        review,
-                        deliverable,
-                        add_usage(deliverable.usage, review.usage),
+                        reviewed,
+                        produced,
+                        add_usage(produced.usage, reviewed.usage),
                     )
-                    if review.passed:
+                    if reviewed.passed:
                         break
-                    feedback = [f"[{i.severity}] {i.text}" for i in review.issues]
+                    feedback = [f"[{i.severity}] {i.text}" for i in reviewed.issues]
                 assert deliverable is not None and review is not None
                 if not review.passed:
                     can_retry = escalations < policy.max_escalations
