@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from boardroom.devstack import DevStackConfig, load_devstack
@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     temporal_address: str = Field("127.0.0.1:7233", validation_alias=_env("TEMPORAL_ADDRESS"))
     temporal_namespace: str = Field("default", validation_alias=_env("TEMPORAL_NAMESPACE"))
     task_queue: str = Field("boardroom", validation_alias=_env("TEMPORAL_TASK_QUEUE"))
-    temporal_api_key: str | None = Field(None, validation_alias=_env("TEMPORAL_API_KEY"))
+    temporal_api_key: str | None = Field(None, repr=False, validation_alias=_env("TEMPORAL_API_KEY"))
     temporal_tls: bool = Field(False, validation_alias=_env("TEMPORAL_TLS"))
     temporal_tls_cert: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_CERT"))
     temporal_tls_key: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_KEY"))
@@ -56,14 +56,14 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", validation_alias=_env("BOARDROOM_API_HOST"))
     api_port: int = Field(8000, validation_alias=_env("BOARDROOM_API_PORT"))
     public_url: str = Field("http://localhost:8000", validation_alias=_env("BOARDROOM_PUBLIC_URL"))
-    api_keys: str = Field("", validation_alias=_env("BOARDROOM_API_KEYS"))
-    secret_key: str = Field(PLACEHOLDER, validation_alias=_env("BOARDROOM_SECRET_KEY"))
-    encryption_keys: str = Field("", validation_alias=_env("BOARDROOM_ENCRYPTION_KEYS"))
+    api_keys: str = Field("", repr=False, validation_alias=_env("BOARDROOM_API_KEYS"))
+    secret_key: str = Field(PLACEHOLDER, repr=False, validation_alias=_env("BOARDROOM_SECRET_KEY"))
+    encryption_keys: str = Field("", repr=False, validation_alias=_env("BOARDROOM_ENCRYPTION_KEYS"))
     # Agents
     agent_provider: Literal["auto", "openai", "offline"] = Field(
         "auto", validation_alias=_env("BOARDROOM_AGENT_PROVIDER")
     )
-    openai_api_key: str | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_api_key: str | None = Field(None, repr=False, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     openai_model: str = Field("gpt-4o-mini", validation_alias=_env("OPENAI_MODEL"))
     openai_timeout_s: float = Field(120.0, validation_alias=_env("OPENAI_TIMEOUT_S"))
@@ -72,17 +72,17 @@ class Settings(BaseSettings):
     prices: str = Field("", validation_alias=_env("BOARDROOM_PRICES"))
     llm_output_retries: int = Field(2, ge=0, le=5, validation_alias=_env("BOARDROOM_LLM_OUTPUT_RETRIES"))
     # Integrations
-    stripe_api_key: str | None = Field(None, validation_alias=_env("STRIPE_API_KEY"))
+    stripe_api_key: str | None = Field(None, repr=False, validation_alias=_env("STRIPE_API_KEY"))
     stripe_api_base: str | None = Field(None, validation_alias=_env("STRIPE_API_BASE"))
-    stripe_webhook_secret: str = Field(PLACEHOLDER, validation_alias=_env("STRIPE_WEBHOOK_SECRET"))
-    github_token: str | None = Field(None, validation_alias=_env("GITHUB_TOKEN"))
+    stripe_webhook_secret: str = Field(PLACEHOLDER, repr=False, validation_alias=_env("STRIPE_WEBHOOK_SECRET"))
+    github_token: str | None = Field(None, repr=False, validation_alias=_env("GITHUB_TOKEN"))
     github_api_url: str | None = Field(None, validation_alias=_env("GITHUB_API_URL"))
     github_org: str | None = Field(None, validation_alias=_env("GITHUB_ORG"))
-    github_webhook_secret: str = Field(PLACEHOLDER, validation_alias=_env("GITHUB_WEBHOOK_SECRET"))
-    slack_bot_token: str | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    github_webhook_secret: str = Field(PLACEHOLDER, repr=False, validation_alias=_env("GITHUB_WEBHOOK_SECRET"))
+    slack_bot_token: str | None = Field(None, repr=False, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_api_url: str | None = Field(None, validation_alias=_env("SLACK_API_URL"))
     slack_channel: str = Field("#boardroom", validation_alias=_env("SLACK_CHANNEL"))
-    slack_signing_secret: str = Field(PLACEHOLDER, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    slack_signing_secret: str = Field(PLACEHOLDER, repr=False, validation_alias=_env("SLACK_SIGNING_SECRET"))
     # Observability
     otel_exporter: Literal["none", "console", "otlp"] = Field("none", validation_alias=_env("BOARDROOM_OTEL_EXPORTER"))
     otel_endpoint: str | None = Field(None, validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT"))
@@ -98,6 +98,28 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment first: it overrides what temporal-dev.yaml hands in as init values.
         return (env_settings, init_settings)
+
+    @field_validator(
+        "temporal_tls_cert",
+        "temporal_tls_key",
+        "temporal_tls_ca",
+        "temporal_api_key",
+        "openai_api_key",
+        "openai_base_url",
+        "stripe_api_key",
+        "stripe_api_base",
+        "github_token",
+        "github_api_url",
+        "github_org",
+        "slack_bot_token",
+        "slack_api_url",
+        "otel_endpoint",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `FOO=` in an env file means "not set", not "the current directory" or "an empty key".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

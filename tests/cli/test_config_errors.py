@@ -76,3 +76,12 @@ def test_environment_overrides_dev_stack_file(monkeypatch: pytest.MonkeyPatch) -
     assert load_settings().temporal_address == dev.address
     monkeypatch.setenv("TEMPORAL_ADDRESS", "temporal.example:7233")
     assert load_settings().temporal_address == "temporal.example:7233"
+
+
+def test_empty_optional_variables_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEMPORAL_TLS_CERT", "")
+    monkeypatch.setenv("OPENAI_API_KEY", " ")
+    settings = load_settings()
+    assert settings.temporal_tls_cert is None
+    assert settings.openai_api_key is None
+    assert settings.provider == "offline"
