@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 from activities.agents import AgentActivities
 from activities.health import ping
 from activities.integrations import IntegrationActivities
+from activities.notify import GateNotifier
 from activities.store import StoreActivities
 from boardroom.settings import Settings
 from workflows.discovery import DiscoveryWorkflow
@@ -39,7 +40,7 @@ def activities(settings: Settings) -> list[Callable[..., Any]]:
     """Activity callables, bound to classes whose constructors take their clients."""
     return [
         ping,
-        *StoreActivities(settings).activities(),
+        *StoreActivities(settings, notifier=GateNotifier(settings)).activities(),
         *AgentActivities(settings).activities(),
         *IntegrationActivities(settings).activities(),
     ]
