@@ -148,6 +148,8 @@ class GateNotifier:
         if row is not None and row.slack_ts and not record.reminder:
             return _GateContext(name, f"already posted ({row.slack_ts})")
         # Policy decides these at once (the workflow records that decision): nothing to ask.
+        if record.auto_approved:
+            return _GateContext(name, "auto-approved by policy")
         if project is not None and auto_approves(AutoApprove(project.auto_approve), gate.risk, gate.kind):
             return _GateContext(name, f"auto-approved by policy ({project.auto_approve})")
         return _GateContext(name)

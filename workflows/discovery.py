@@ -6,7 +6,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.base import GateClient, add_usage
+    from workflows.base import SIGNAL_PLAN_UPDATED, GateClient, add_usage
     from workflows.models import (
         DiscoveryInput,
         DiscoveryOutput,
@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
         InterviewOutput,
         PlanInput,
         PlanOutput,
+        PlanUpdate,
         ResearchInput,
         ResearchOutput,
         Risk,
@@ -26,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 SIGNAL_STEER = "steer"
+# Added while projects were live: runs recorded before it replay without the extra signal.
+PATCH_PLAN_VISIBLE = "plan-visible-before-approval"
 
 
 def plan_risk(plan: PlanOutput) -> Risk:
@@ -97,6 +100,9 @@ class DiscoveryWorkflow(GateClient):
             )
             usage = add_usage(usage, planned.usage)
             plan = planned.plan
+            if workflow.patched(PATCH_PLAN_VISIBLE):
+                # Show the plan on the project (board, approval page) while the CEO decides on it.
+                await self.tell_project(SIGNAL_PLAN_UPDATED, PlanUpdate(plan=plan, revision=revision))
             outcome = await self.ask(
                 GateRequest(
                     key=f"plan:{revision}",

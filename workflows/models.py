@@ -610,6 +610,8 @@ class GateRecord(Model):
     gate: GateView
     approver: str = "ceo"
     reminder: bool = False
+    # The policy approves this gate at once: store it, but ask nobody.
+    auto_approved: bool = False
 
 
 class DecisionRecord(Model):

@@ -179,8 +179,9 @@ class ProjectWorkflow:
         )
         self.state.gates.append(gate)
         self._set_task(request.task_id, TaskStatus.waiting_approval)
-        await self._record_gate(gate)
-        if auto_approves(self._policy.auto_approve, gate.risk, gate.kind):
+        automatic = auto_approves(self._policy.auto_approve, gate.risk, gate.kind)
+        await self._record_gate(gate, auto_approved=automatic)
+        if automatic:
             await self._apply(
                 gate,
                 GateDecision(
@@ -546,7 +547,7 @@ class ProjectWorkflow:
                 ),
             )
 
-    async def _record_gate(self, gate: GateView, reminder: bool = False) -> None:
+    async def _record_gate(self, gate: GateView, reminder: bool = False, auto_approved: bool = False) -> None:
         await workflow.execute_activity(
             "open_gate",
             GateRecord(
@@ -555,6 +556,7 @@ class ProjectWorkflow:
                 gate=gate,
                 approver=(self._policy.approvers or [self.state.owner])[0],
                 reminder=reminder,
+                auto_approved=auto_approved,
             ),
             **STORE,
         )

@@ -32,6 +32,7 @@ from workflows.models import (
     GateView,
     Phase,
     PhaseMark,
+    Plan,
     ProjectState,
     Question,
 )
@@ -169,6 +170,7 @@ class GateContext:
     deliverable: Document | None = None
     review: Review | None = None
     cost: Cost = field(default_factory=Cost)
+    plan: Plan | None = None
 
 
 def gate_view(row: Gate) -> GateView:
@@ -243,7 +245,15 @@ async def load_gate(request: Request, token: str) -> GateContext:
         return doc, review
 
     doc, review = await service.in_session(engine, extras)
-    return GateContext(claims=claims, gate=gate, project=project, deliverable=doc, review=review, cost=cost)
+    plan = None
+    if gate.kind == GateKind.plan and project is not None:
+        # The plan under decision lives in the workflow's state: show its tasks, not just a summary.
+        try:
+            live, _ = await service.current_state(getattr(request.app.state, "temporal", None), project)
+        except Exception:
+            live = state
+        plan = live.plan if live else None
+    return GateContext(claims=claims, gate=gate, project=project, deliverable=doc, review=review, cost=cost, plan=plan)
 
 
 def _render_gate(

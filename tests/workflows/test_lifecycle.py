@@ -88,10 +88,16 @@ async def test_plan_rejection_with_feedback_replans(
         handle = await start_project(time_env.client, task_queue)
         await decide(handle, await next_gate(handle, "interview"))
         first = await next_gate(handle, "plan")
-        before = (await handle.query(ProjectWorkflow.get_state)).gates
+        # The plan under decision is on the project already (board and approval page show it).
+        shown = await wait_for(handle, lambda s: s.plan is not None, what="the plan to show")
+        assert shown.plan_revision == 0 and len(shown.tasks) >= 6
+        assert all(t.status == TaskStatus.pending for t in shown.tasks)
+        before = shown.gates
         await decide(handle, first, "reject", comment="Focus on corporate gift buyers, not retail")
         second = await next_gate(handle, "plan")
         assert second.id != first.id and "revision 1" in second.title
+        revised = await wait_for(handle, lambda s: s.plan_revision == 1, what="revision 1 to show")
+        assert "corporate gift" in revised.plan.model_dump_json().lower()  # type: ignore[union-attr]
         await decide(handle, second, "approve")
         state = await wait_for(handle, lambda s: s.phase != Phase.discovery, what="execution")
         assert state.plan_revision == 1
