@@ -10,15 +10,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from api.auth import warn_if_open
+from api.deps import ApiKey
 from api.routers import approvals, codec, health, pages, projects, slack, webhooks
 from boardroom.client import connect
 from boardroom.errors import ConfigError
+from boardroom.observability import instrument_app, metrics_payload
 from boardroom.settings import PLACEHOLDER, Settings, load_settings
 from store.db import get_engine
 
@@ -120,4 +122,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(pages.protected)
     app.include_router(webhooks.router)
+
+    @app.get("/metrics", include_in_schema=False, dependencies=[ApiKey])
+    async def metrics() -> Response:
+        """Prometheus exposition of this process (Boardroom's metrics; the SDK's too where a worker
+        runs here). Read-only."""
+        body, content_type = await asyncio.to_thread(metrics_payload)
+        return Response(body, media_type=content_type)
+
+    instrument_app(app)
     return app

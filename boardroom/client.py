@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from boardroom.errors import ConfigError
@@ -14,7 +15,11 @@ from boardroom.settings import Settings
 
 
 def data_converter(settings: Settings | None = None) -> DataConverter:
-    """Pydantic payloads, plus the encryption codec when BOARDROOM_ENCRYPTION_KEYS is set."""
+    """Pydantic payloads, plus the encryption codec when BOARDROOM_ENCRYPTION_KEYS is set.
+
+    With encryption on, failure messages and stack traces are moved into an encoded attribute
+    too (the history shows "Encoded failure"), since an error message can quote business data.
+    """
     converter = pydantic_data_converter
     if settings is not None and settings.encryption_keys:
         from boardroom.codec import EncryptionCodec
@@ -23,7 +28,7 @@ def data_converter(settings: Settings | None = None) -> DataConverter:
         converter = DataConverter(
             payload_converter_class=converter.payload_converter_class,
             payload_codec=codec,
-            failure_converter_class=converter.failure_converter_class,
+            failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
         )
     return converter
 
@@ -46,20 +51,27 @@ async def connect(
     *,
     interceptors: Sequence[Interceptor] = (),
     target_host: str | None = None,
+    runtime: Runtime | None = None,
 ) -> Client:
     """Connect to Temporal with the project's data converter, TLS/API key and interceptors.
 
+    Observability comes first in the interceptor chain (tracing when `setup_tracing` installed
+    a provider, then Boardroom's metrics); workers built from the client inherit it. `runtime`
+    is a worker's metrics runtime (`observability.start_worker_metrics`).
     An unreachable server is a ConfigError with one line saying where we tried.
     """
+    from boardroom.observability import client_interceptors
+
     address = target_host or settings.temporal_address
     try:
         return await Client.connect(
             address,
             namespace=settings.temporal_namespace,
             data_converter=data_converter(settings),
-            interceptors=list(interceptors),
+            interceptors=[*client_interceptors(settings), *interceptors],
             tls=tls_config(settings),
             api_key=settings.temporal_api_key,
+            runtime=runtime,
         )
     except RuntimeError as exc:
         reason = str(exc).splitlines()[0][:200]

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     slack_channel: str = Field("#boardroom", validation_alias=_env("SLACK_CHANNEL"))
     slack_signing_secret: str = Field(PLACEHOLDER, repr=False, validation_alias=_env("SLACK_SIGNING_SECRET"))
     # Observability
+    metrics_port: int | None = Field(None, ge=1, le=65535, validation_alias=_env("BOARDROOM_METRICS_PORT"))
+    metrics_host: str = Field("127.0.0.1", validation_alias=_env("BOARDROOM_METRICS_HOST"))
+    log_format: Literal["json", "text"] | None = Field(None, validation_alias=_env("BOARDROOM_LOG_FORMAT"))
     otel_exporter: Literal["none", "console", "otlp"] = Field("none", validation_alias=_env("BOARDROOM_OTEL_EXPORTER"))
     otel_endpoint: str | None = Field(None, validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT"))
 

@@ -11,10 +11,13 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 from boardroom.client import connect
 from boardroom.devstack import DevStackConfig
 from boardroom.errors import ConfigError
+from boardroom.logs import setup_logging
+from boardroom.observability import setup_tracing, shutdown_tracing, start_worker_metrics
 from boardroom.settings import Settings
 from store.db import migrate
 
@@ -91,7 +94,8 @@ async def wait_for_temporal(settings: Settings, proc: subprocess.Popen[bytes], t
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     from workers.worker import create_worker
 
-    client = await connect(settings)
+    telemetry = start_worker_metrics(settings)
+    client = await connect(settings, runtime=telemetry.runtime if telemetry else None)
     worker = create_worker(client, settings)
     log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     run = asyncio.create_task(worker.run())
@@ -117,6 +121,7 @@ async def run_api(settings: Settings, stop: asyncio.Event) -> None:
         host=settings.api_host,
         port=settings.api_port,
         log_level="warning",
+        log_config=None,  # uvicorn's loggers go through ours (format, redaction)
         lifespan="on",
     )
     server = uvicorn.Server(config)
@@ -135,6 +140,12 @@ async def run_api(settings: Settings, stop: asyncio.Event) -> None:
     await serve
 
 
+def _observe(settings: Settings, service: str, fmt: Literal["json", "text"]) -> None:
+    """Structured, redacted logs and (when BOARDROOM_OTEL_EXPORTER is set) tracing for this process."""
+    setup_logging(settings, fmt=settings.log_format or fmt)
+    setup_tracing(settings, service_name=service)
+
+
 def _install_stop(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -142,18 +153,26 @@ def _install_stop(stop: asyncio.Event) -> None:
 
 
 async def worker_main(settings: Settings) -> None:
+    _observe(settings, "boardroom-worker", "json")
     stop = asyncio.Event()
     _install_stop(stop)
     migrate(settings.database_url)
-    await run_worker(settings, stop)
+    try:
+        await run_worker(settings, stop)
+    finally:
+        shutdown_tracing()
 
 
 async def api_main(settings: Settings) -> None:
+    _observe(settings, "boardroom-api", "json")
     stop = asyncio.Event()
     _install_stop(stop)
     ensure_port_free(settings.api_host, settings.api_port, "API")
     migrate(settings.database_url)
-    await run_api(settings, stop)
+    try:
+        await run_api(settings, stop)
+    finally:
+        shutdown_tracing()
 
 
 async def up_main(settings: Settings, dev: DevStackConfig, base: Path) -> None:
@@ -162,6 +181,7 @@ async def up_main(settings: Settings, dev: DevStackConfig, base: Path) -> None:
     if dev.ui.enabled:
         ensure_port_free(dev.frontend.ip, dev.ui.port, "Temporal UI")
     ensure_port_free(settings.api_host, settings.api_port, "API")
+    _observe(settings, "boardroom", "text")
     stop = asyncio.Event()
     _install_stop(stop)
     proc = subprocess.Popen(dev_server_command(dev, settings, base), start_new_session=True)
@@ -180,6 +200,7 @@ async def up_main(settings: Settings, dev: DevStackConfig, base: Path) -> None:
         await asyncio.gather(worker, api, return_exceptions=True)
     finally:
         stop_process(proc)
+        shutdown_tracing()
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:

@@ -14,6 +14,7 @@ from activities.health import ping
 from activities.integrations import IntegrationActivities
 from activities.notify import GateNotifier
 from activities.store import StoreActivities
+from boardroom.observability import worker_interceptors
 from boardroom.settings import Settings
 from workflows.discovery import DiscoveryWorkflow
 from workflows.execution import ExecutionWorkflow
@@ -54,7 +55,12 @@ def create_worker(
     extra_activities: Sequence[Callable[..., Any]] = (),
     **options: Any,
 ) -> Worker:
-    """A worker for the project's task queue with the tuning knobs from settings."""
+    """A worker for the project's task queue with the tuning knobs from settings.
+
+    Tracing and metrics interceptors come from the client (`connect()`); a client built
+    elsewhere gets them here.
+    """
+    interceptors = [*worker_interceptors(client, settings), *options.pop("interceptors", ())]
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
@@ -64,5 +70,6 @@ def create_worker(
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_s),
+        interceptors=interceptors,
         **options,
     )

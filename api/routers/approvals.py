@@ -32,7 +32,7 @@ def list_approvals(
     status: GateStatus | None = None,
     project_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> ApprovalList:
     """Gates from the read model (`?status=pending` for the ones waiting), oldest first. Read-only."""
     rows = readmodel.list_gates(

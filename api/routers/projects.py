@@ -47,7 +47,7 @@ def list_projects(
     phase: Phase | None = None,
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> ProjectList:
     """Projects from the read model, newest first, filtered by phase and status. Read-only."""
     rows, total = readmodel.list_projects(
