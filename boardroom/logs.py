@@ -243,6 +243,10 @@ def setup_logging(
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Workflow and activity lines are Boardroom's own story of a project: keep them even where
+    # the SDK's internal loggers are turned down (the CLI sets `temporalio` to WARNING).
+    for name in ("temporalio.workflow", "temporalio.activity"):
+        logging.getLogger(name).setLevel(level)
     temporalio.workflow.logger.workflow_info_on_message = False
     temporalio.activity.logger.activity_info_on_message = False
     return handler
