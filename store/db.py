@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -60,7 +60,38 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+# Any constant shared by every Boardroom process: the PostgreSQL advisory lock for migrations.
+MIGRATION_LOCK_ID = 0x626F61726472  # "boardr"
+
+
+@contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """One migrating process at a time: replicas that start together must not race the DDL."""
+    url = normalize_url(url)
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        import fcntl
+
+        lock_path = Path(url.removeprefix("sqlite:///") + ".migrate.lock")
+        with open(lock_path, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    if url.startswith("postgresql"):
+        with get_engine(url).connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+        return
+    yield
+
+
 def migrate(url: str) -> None:
-    """`alembic upgrade head` for the given database."""
+    """`alembic upgrade head` for the given database, under a lock (safe for replicas)."""
     _ensure_sqlite_dir(normalize_url(url))
-    command.upgrade(alembic_config(url), "head")
+    with migration_lock(url):
+        command.upgrade(alembic_config(url), "head")

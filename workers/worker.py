@@ -16,6 +16,7 @@ from activities.notify import GateNotifier
 from activities.store import StoreActivities
 from boardroom.observability import worker_interceptors
 from boardroom.settings import Settings
+from workers.heartbeat import HeartbeatInterceptor
 from workflows.discovery import DiscoveryWorkflow
 from workflows.execution import ExecutionWorkflow
 from workflows.launch import LaunchWorkflow
@@ -60,7 +61,11 @@ def create_worker(
     Tracing and metrics interceptors come from the client (`connect()`); a client built
     elsewhere gets them here.
     """
-    interceptors = [*worker_interceptors(client, settings), *options.pop("interceptors", ())]
+    interceptors = [
+        HeartbeatInterceptor(),
+        *worker_interceptors(client, settings),
+        *options.pop("interceptors", ()),
+    ]
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,

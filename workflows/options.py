@@ -21,8 +21,13 @@ NON_RETRYABLE = [
 ]
 
 # The OpenAI client's own timeout (120 s) × a bounded re-ask for malformed output fits inside.
+# Activities heartbeat from the worker (workers/heartbeat.py): a crashed worker's activity is
+# retried elsewhere after HEARTBEAT, not after the whole start-to-close timeout.
+HEARTBEAT = timedelta(seconds=20)
+
 AGENT: dict[str, Any] = {
     "start_to_close_timeout": timedelta(minutes=7),
+    "heartbeat_timeout": HEARTBEAT,
     "retry_policy": RetryPolicy(
         initial_interval=timedelta(seconds=1),
         backoff_coefficient=2.0,
@@ -47,6 +52,7 @@ STORE: dict[str, Any] = {
 # GitHub asks for ~1 s between content writes, so a launch with many files takes minutes.
 INTEGRATION: dict[str, Any] = {
     "start_to_close_timeout": timedelta(minutes=10),
+    "heartbeat_timeout": HEARTBEAT,
     "retry_policy": RetryPolicy(
         initial_interval=timedelta(seconds=2),
         backoff_coefficient=2.0,
