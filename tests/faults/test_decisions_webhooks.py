@@ -73,7 +73,7 @@ async def pending_gate(http: httpx.AsyncClient, project_id: str) -> dict[str, An
 async def decide_concurrently(stack: Stack, http: httpx.AsyncClient, gate_id: str, project_id: str) -> list[int]:
     """CONTENDERS API decisions and one Temporal-UI style signal, all at once."""
     client = await stack.client()
-    handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(project_id))
+    handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(project_id))  # type: ignore[arg-type,var-annotated]
     body = {"decision": "approve", "comment": "ship it", "answers": {"q1": "founders"}}
     posts = [http.post(f"/approvals/{gate_id}/decision", json=body) for _ in range(CONTENDERS)]
     signal = handle.signal(
@@ -107,7 +107,7 @@ async def test_gates_decided_once_webhooks_counted_once_across_api_restarts(stac
             decided[gate["id"]] = await decide_concurrently(stack, http, gate["id"], project_id)
 
         client = await stack.client()
-        handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(project_id))
+        handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(project_id))  # type: ignore[arg-type,var-annotated]
         state = await wait_state(handle, in_operations, 120, "operations")
         await assert_undisturbed_end_state(stack, fakes, state)
         for gate_id, codes in decided.items():

@@ -53,7 +53,7 @@ async def test_three_workers_share_twenty_projects(stack: Stack) -> None:
     ids = await start_projects(stack, PROJECTS)
     client = await stack.client()
     for pid in ids:
-        handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(pid))
+        handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(pid))  # type: ignore[arg-type,var-annotated]
         state = await wait_state(handle, in_operations, max(30.0, 240 - (time.monotonic() - started)), pid)
         planned = planned_tasks(state)
         assert planned and all(t.status in DONE for t in planned), [(t.id, t.status) for t in planned]
@@ -79,7 +79,7 @@ async def test_sigterm_mid_activity_completes_it_and_exits_0(stack: Stack) -> No
         worker = await stack.start_worker(env)
         (pid,) = await start_projects(stack, 1)
         client = await stack.client()
-        handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(pid))
+        handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(pid))  # type: ignore[arg-type,var-annotated]
 
         async def agent_call_started() -> list[tuple[str, str, int]]:
             return [a for a in await stack.started_activities(worker) if a[1] in ("produce", "review")]
