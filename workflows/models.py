@@ -457,6 +457,8 @@ class ProjectState(Model):
     reviews_done: int = 0
     next_review_at: datetime | None = None
     recent_event_ids: list[str] = []
+    # Issue closings that arrived before their openings (webhooks come in any order).
+    early_issue_closes: int = 0
     runs: int = 1
     error: str | None = None
 

@@ -146,10 +146,16 @@ class ProjectWorkflow:
         elif event.kind == "subscription_cancelled":
             k.churned_subscriptions += 1
         elif event.kind == "issue_opened":
-            k.open_issues += 1
-            self._note(f"Customer issue: {event.summary}")
+            if self.state.early_issue_closes:
+                self.state.early_issue_closes -= 1
+            else:
+                k.open_issues += 1
+                self._note(f"Customer issue: {event.summary}")
         elif event.kind == "issue_closed":
-            k.open_issues = max(0, k.open_issues - 1)
+            if k.open_issues:
+                k.open_issues -= 1
+            else:
+                self.state.early_issue_closes += 1
         elif event.kind == "note":
             k.notes += 1
             self._note(event.summary)

@@ -67,6 +67,14 @@ async def test_whole_lifecycle_then_business_event(
         state = await wait_for(handle, lambda s: s.kpis.events >= 1, what="the payment")
         assert state.kpis.revenue_usd == 42.5
         assert state.kpis.orders == 1
+        # Webhooks arrive in any order: a closing before its opening leaves nothing open.
+        for event_id, kind in (("gh-2", "issue_closed"), ("gh-1", "issue_opened"), ("gh-3", "issue_opened")):
+            await handle.signal(
+                ProjectWorkflow.business_event,
+                BusinessEvent(id=event_id, source="github", kind=kind),  # type: ignore[arg-type]
+            )
+        state = await wait_for(handle, lambda s: s.kpis.events >= 4, what="the issue events")
+        assert state.kpis.open_issues == 1
 
         # Every decision is in the audit log.
         with session_scope(settings.database_url) as session:
