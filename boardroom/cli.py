@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from boardroom.errors import ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
+SERVICES = ("up", "worker", "api")
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -74,12 +76,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     handler: Handler = args.handler
     try:
-        return handler(args)
+        code = handler(args)
     except ConfigError as exc:
         print(f"boardroom: {exc}", file=sys.stderr)
-        return 2
+        code = 2
     except KeyboardInterrupt:
-        return 130
+        code = 130
+    if args.command in SERVICES:
+        # The worker and API have shut down cleanly by now. Leave without interpreter teardown:
+        # the Temporal SDK's native threads can abort the process while Python finalizes,
+        # turning a clean SIGTERM shutdown into exit code -6.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

