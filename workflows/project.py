@@ -5,7 +5,7 @@ child workflows, and operates the business until the CEO ends it (continuing as 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -58,6 +58,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import STORE
     from workflows.search import SA_COST_USD, SA_OWNER, SA_PENDING_GATES, SA_PHASE, SA_PROJECT_ID
 
+# Added while projects were live: older runs replay with the decision follow-up inline.
+PATCH_FAST_DECIDE = "decide-answers-before-follow-up"
+
 # Bounds on what the state carries, so continue-as-new inputs and queries stay small.
 KEEP_GATES = 30
 KEEP_NOTES = 20
@@ -91,6 +94,7 @@ class ProjectWorkflow:
         self._last_sa: tuple[str, int, float] | None = None
         self._last_synced: tuple[Phase, Status] | None = None
         self._ending = False
+        self._follow_ups: set[asyncio.Task[None]] = set()
 
     # --- queries, updates, signals --------------------------------------------------------
 
@@ -294,7 +298,7 @@ class ProjectWorkflow:
             )
         await self._refresh(force=True)
         # Gate handlers see their gate closed and return; nothing is left running.
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._drain()
 
     async def _discovery(self) -> None:
         out = await self._run_child(
@@ -425,7 +429,7 @@ class ProjectWorkflow:
 
     async def _continue_as_new(self) -> None:
         # Signals and updates that arrived must finish on this run before it hands over.
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._drain()
         workflow.continue_as_new(self._input.model_copy(update={"carry": self._compact()}))
 
     def _compact(self) -> ProjectState:
@@ -475,6 +479,26 @@ class ProjectWorkflow:
         if gate.kind == GateKind.interview and decision.answers:
             self.state.answers.update(decision.answers)
         self._set_task(gate.task_id, TaskStatus.running)
+        result = DecisionResult(
+            gate_id=gate.id,
+            status=gate.status,
+            decided_by=decision.approver,
+            decided_at=now,
+            channel=decision.channel,
+        )
+        if workflow.patched(PATCH_FAST_DECIDE):
+            # The decision has taken effect (state, status, search attributes): answer now and
+            # record, notify and sync in the background, which `_drain` waits for.
+            self._recompute()
+            follow = asyncio.create_task(self._follow_up(gate, decision, now))
+            self._follow_ups.add(follow)
+            follow.add_done_callback(self._follow_ups.discard)
+            return result
+        await self._follow_up(gate, decision, now)
+        return result
+
+    async def _follow_up(self, gate: GateView, decision: GateDecision, now: datetime) -> None:
+        """Audit record, budget, the waiting workflow told, read model synced — in this order."""
         await workflow.execute_activity(
             "record_decision",
             DecisionRecord(
@@ -516,13 +540,10 @@ class ProjectWorkflow:
             # The asking workflow is gone (ended or terminated); the decision stays recorded.
             workflow.logger.warning("gate %s decided after its requester ended: %s", gate.id, err)
         await self._refresh()
-        return DecisionResult(
-            gate_id=gate.id,
-            status=gate.status,
-            decided_by=decision.approver,
-            decided_at=now,
-            channel=decision.channel,
-        )
+
+    async def _drain(self) -> None:
+        """Nothing left half-done: decision follow-ups and signal/update handlers finished."""
+        await workflow.wait_condition(lambda: not self._follow_ups and workflow.all_handlers_finished())
 
     async def _wait_gate(self, gate: GateView) -> None:
         """Remind once on a durable timer; on expiry take the policy's default."""
@@ -596,8 +617,8 @@ class ProjectWorkflow:
     def _view(task: Any) -> TaskView:
         return TaskView(id=task.id, title=task.title, role=task.role, risk=task.risk, depends_on=task.depends_on)
 
-    async def _refresh(self, force: bool = False) -> None:
-        """Status from the gates; search attributes and the read model kept in step."""
+    def _recompute(self) -> None:
+        """Status from the pending gates, and the search attributes when they changed."""
         if self.state.status in (Status.running, Status.waiting_approval):
             self.state.status = Status.waiting_approval if self.state.pending_gates else Status.running
         phase, pending, cost = self.state.phase.value, len(self.state.pending_gates), round(self.state.cost.usd, 4)
@@ -612,6 +633,10 @@ class ProjectWorkflow:
                 ]
             )
             self._last_sa = (phase, pending, cost)
+
+    async def _refresh(self, force: bool = False) -> None:
+        """Status from the gates; search attributes and the read model kept in step."""
+        self._recompute()
         key = (self.state.phase, self.state.status)
         if force or key != self._last_synced:
             self._last_synced = key

@@ -29,6 +29,7 @@ from workflows.models import (
     Cost,
     GateDecision,
     GateKind,
+    GateStatus,
     GateView,
     Phase,
     PhaseMark,
@@ -228,6 +229,16 @@ async def load_gate(request: Request, token: str) -> GateContext:
         gate = next((g for g in state.gates if g.id == claims.gate_id), None) if state else None
     if gate is None:
         raise PageError(404, "Decision not found", f"There is no decision {claims.gate_id} (yet).")
+    if gate.status == GateStatus.pending and project is not None and project.status not in service.TERMINAL:
+        # The read model trails the workflow by an activity: a link is spent once the workflow
+        # has the decision, whatever the database says yet.
+        try:
+            live, _ = await service.current_state(getattr(request.app.state, "temporal", None), project)
+        except Exception:
+            live = None
+        decided = next((g for g in live.gates if g.id == gate.id), None) if live else None
+        if decided is not None and decided.status != GateStatus.pending:
+            gate, state = decided, live
     try:
         ensure_unused(claims, gate.status.value, gate.decided_by, gate.decided_at)
     except TokenError as exc:
