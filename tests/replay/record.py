@@ -1,8 +1,8 @@
 """Records histories of every workflow type from a real run on a dev server.
 
-    .venv/bin/python -m tests.replay.record
+    HISTORY_SET=current .venv/bin/python -m tests.replay.record
 
-Writes tests/histories/<workflow-type>.json (one history each). Re-record after an
+Writes tests/histories/<set>/<workflow-type>.json (one history each) and workflow-ids.json. Re-record after an
 intentional, patched change; the replay test then guards against accidental ones.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import tempfile
 import uuid
 from pathlib import Path
@@ -28,7 +29,9 @@ from workflows.models import BusinessEvent, Phase, Policy
 from workflows.project import ProjectWorkflow
 from workflows.smoke import SmokeWorkflow
 
-OUT = Path(__file__).resolve().parent.parent / "histories"
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+# Each recording is kept in its own folder: older ones prove that patched changes still replay.
+OUT = HISTORIES / os.environ.get("HISTORY_SET", "current")
 
 
 async def main() -> None:
@@ -70,7 +73,7 @@ async def main() -> None:
                 "operations-review",
                 "smoke",
             }
-            OUT.mkdir(exist_ok=True)
+            OUT.mkdir(parents=True, exist_ok=True)
             ids: dict[str, str] = {}
             async for wf in env.client.list_workflows():
                 if wf.workflow_type in wanted:

@@ -3,6 +3,7 @@ and a deliberately changed workflow is caught as non-deterministic."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -19,23 +20,50 @@ HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 WORKFLOW_TYPES = {"project", "discovery", "execution", "produce-review", "launch", "operations-review", "smoke"}
 
 
-def load(name: str) -> WorkflowHistory:
-    ids = json.loads((HISTORIES / "workflow-ids.json").read_text())
-    return WorkflowHistory.from_json(ids[name], (HISTORIES / f"{name}.json").read_text())
+# v1: recorded before the patched changes (plan shown before approval, decide answering early);
+# v2: recorded after them. Both must replay against today's code.
+SETS = sorted(p.name for p in HISTORIES.iterdir() if p.is_dir())
 
 
-def test_every_workflow_type_has_a_recorded_history() -> None:
-    recorded = {p.stem for p in HISTORIES.glob("*.json")} - {"workflow-ids"}
+def load(name: str, history_set: str = "v1") -> WorkflowHistory:
+    folder = HISTORIES / history_set
+    ids = json.loads((folder / "workflow-ids.json").read_text())
+    return WorkflowHistory.from_json(ids[name], (folder / f"{name}.json").read_text())
+
+
+@pytest.mark.parametrize("history_set", SETS)
+def test_every_workflow_type_has_a_recorded_history(history_set: str) -> None:
+    folder = HISTORIES / history_set
+    recorded = {p.stem for p in folder.glob("*.json")} - {"workflow-ids"}
     assert WORKFLOW_TYPES <= recorded
     for name in WORKFLOW_TYPES:
-        events = json.loads((HISTORIES / f"{name}.json").read_text())["events"]
+        events = json.loads((folder / f"{name}.json").read_text())["events"]
         assert events[0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"] == name
 
 
+def test_both_sides_of_every_patch_are_recorded() -> None:
+    from workflows.discovery import PATCH_PLAN_VISIBLE
+    from workflows.project import PATCH_FAST_DECIDE
+
+    def patches(history_set: str, name: str) -> set[str]:
+        events = json.loads((HISTORIES / history_set / f"{name}.json").read_text())["events"]
+        found: set[str] = set()
+        for event in events:
+            details = event.get("markerRecordedEventAttributes", {}).get("details", {})
+            for payload in details.get("patch-data", {}).get("payloads", []):
+                found.add(json.loads(base64.b64decode(payload["data"]))["id"])
+        return found
+
+    for patch, name in ((PATCH_PLAN_VISIBLE, "discovery"), (PATCH_FAST_DECIDE, "project")):
+        assert patch not in patches("v1", name)
+        assert patch in patches("v2", name)
+
+
+@pytest.mark.parametrize("history_set", SETS)
 @pytest.mark.parametrize("name", sorted(WORKFLOW_TYPES))
-async def test_recorded_history_replays(name: str) -> None:
+async def test_recorded_history_replays(name: str, history_set: str) -> None:
     replayer = Replayer(workflows=workflows(), data_converter=data_converter())
-    result = await replayer.replay_workflow(load(name))
+    result = await replayer.replay_workflow(load(name, history_set))
     assert result.replay_failure is None
 
 
