@@ -94,7 +94,7 @@ async def approval_round_trips(client: Client, base_url: str, count: int) -> dic
         for gate_id in gate_ids:
             project_id = project_id_from_gate_id(gate_id)
             assert project_id is not None
-            handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(project_id))
+            handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(project_id))  # type: ignore[arg-type,var-annotated]
             t0 = time.perf_counter()
             resp = await http.post(
                 f"/approvals/{gate_id}/decision",
