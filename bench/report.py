@@ -178,12 +178,14 @@ def notes(results: dict[str, Any]) -> list[str]:
     path = ap.get("update_path_p50")
     if path and ap["round_trip_p50_ms"] > ROUND_TRIP_P50_MS:
         out.append(
-            f"- Approval round trip: the `decide` update returns only after `record_decision`, the signal to the "
-            f"waiting child and `sync_project` — {path['workflow_tasks']:.0f} workflow tasks, "
-            f"{path['activities']:.0f} activities and {path['signals']:.0f} signal in sequence, "
-            f"{path['in_workflow_ms']:.0f} ms of the {ap['round_trip_p50_ms']:.0f} ms at p50 (workflow tasks "
-            f"queued {path['wft_queue_ms']:.0f} ms and ran {path['wft_run_ms']:.0f} ms, activities "
-            f"{path['activity_ms']:.0f} ms, signal {path['signal_ms']:.0f} ms)."
+            f"- Approval round trip: the `decide` update answers as soon as the decision has taken effect "
+            f"(audit record, child signal and read-model sync follow in the background) — "
+            f"{path['workflow_tasks']:.0f} workflow task(s), {path['activities']:.0f} activities and "
+            f"{path['signals']:.0f} signals before the answer, {path['in_workflow_ms']:.0f} ms of the "
+            f"{ap['round_trip_p50_ms']:.0f} ms at p50 (workflow tasks queued {path['wft_queue_ms']:.0f} ms and ran "
+            f"{path['wft_run_ms']:.0f} ms). That run time is most likely replay (not profiled): with more open runs than "
+            f"max_cached_workflows, most decisions reach an evicted workflow whose history is replayed first; "
+            f"the rest is the API, the query and the HTTP round trip."
         )
     mem = s.get("memory", {})
     if "worker_rss_mib" in mem and mem["worker_rss_mib"] > RSS_PER_1000_MIB * max(1.0, mem["open_projects"] / 1000):
