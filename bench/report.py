@@ -183,8 +183,9 @@ def notes(results: dict[str, Any]) -> list[str]:
             f"{path['workflow_tasks']:.0f} workflow task(s), {path['activities']:.0f} activities and "
             f"{path['signals']:.0f} signals before the answer, {path['in_workflow_ms']:.0f} ms of the "
             f"{ap['round_trip_p50_ms']:.0f} ms at p50 (workflow tasks queued {path['wft_queue_ms']:.0f} ms and ran "
-            f"{path['wft_run_ms']:.0f} ms). That run time is most likely replay (not profiled): with more open runs than "
-            f"max_cached_workflows, most decisions reach an evicted workflow whose history is replayed first; "
+            f"{path['wft_run_ms']:.0f} ms). That run time is most likely replay (not profiled): "
+            f"with more open runs than max_cached_workflows, most decisions reach an evicted workflow "
+            f"whose history is replayed first; "
             f"the rest is the API, the query and the HTTP round trip."
         )
     mem = s.get("memory", {})
