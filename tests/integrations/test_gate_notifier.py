@@ -259,7 +259,11 @@ async def test_a_project_on_a_real_worker_posts_its_gates_and_reminders(
             assert first["text"] == f"Decision needed for Test project: {gate.title}"
             assert reminder["text"] == f"Reminder: {first['text']}"
             assert button(first, ACTION_OPEN)["url"].startswith("https://boardroom.example.com/a/")
+            # The message reaches Slack before the activity stores its ts: wait for the row.
             row = gate_row(db_url, gate.id)
+            while row.slack_ts != reminder["ts"] and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+                row = gate_row(db_url, gate.id)
             assert (row.slack_channel, row.slack_ts) == ("CLAUNCHES", reminder["ts"])
         finally:
             await cancel_and_wait(handle)
