@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping, Set
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from boardroom.client import connect
 from boardroom.devstack import DevStackConfig
@@ -176,7 +178,9 @@ async def api_main(settings: Settings) -> None:
 
 
 async def up_main(settings: Settings, dev: DevStackConfig, base: Path) -> None:
-    """Dev server + migrations + worker + API in one command; Ctrl-C stops all of it."""
+    """Dev server + migrations + worker + API in one command; Ctrl-C stops all of it. When any
+    part dies (the dev server, the worker or the API) the rest is stopped and the command ends
+    with one line saying which part and why."""
     ensure_port_free(dev.frontend.ip, dev.frontend.port, "Temporal frontend")
     if dev.ui.enabled:
         ensure_port_free(dev.frontend.ip, dev.ui.port, "Temporal UI")
@@ -184,23 +188,65 @@ async def up_main(settings: Settings, dev: DevStackConfig, base: Path) -> None:
     _observe(settings, "boardroom", "text")
     stop = asyncio.Event()
     _install_stop(stop)
-    proc = subprocess.Popen(dev_server_command(dev, settings, base), start_new_session=True)
+    # The dev server dies with us even when we are SIGKILLed (no orphaned server holding the ports).
+    proc = subprocess.Popen(dev_server_command(dev, settings, base), start_new_session=True, preexec_fn=die_with_parent)
     try:
         await wait_for_temporal(settings, proc)
         migrate(settings.database_url)
-        worker = asyncio.create_task(run_worker(settings, stop))
-        api = asyncio.create_task(run_api(settings, stop))
+        parts = {
+            asyncio.create_task(run_worker(settings, stop)): "the worker",
+            asyncio.create_task(run_api(settings, stop)): "the API",
+            asyncio.create_task(asyncio.to_thread(proc.wait)): "the Temporal dev server",
+        }
+        stopper = asyncio.create_task(stop.wait())
         await asyncio.sleep(0.5)
         print_banner(settings, dev)
-        done, _ = await asyncio.wait({worker, api}, return_when=asyncio.FIRST_EXCEPTION)
+        done, _ = await asyncio.wait({*parts, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        reason = None if stop.is_set() else _death(parts, done)
         stop.set()
-        for task in done:
-            if task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-        await asyncio.gather(worker, api, return_exceptions=True)
+        stopper.cancel()
+        # The dev server goes last: the worker and the API shut down while it still answers.
+        services = [task for task, name in parts.items() if name != "the Temporal dev server"]
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*services, return_exceptions=True), timeout=settings.graceful_shutdown_s + 5
+            )
+        except TimeoutError:
+            log.warning("the worker or the API did not stop within the grace period")
+        if reason:
+            raise ConfigError(f"{reason}; the stack was stopped")
     finally:
         stop_process(proc)
         shutdown_tracing()
+
+
+def _death(parts: Mapping[asyncio.Task[Any], str], done: Set[asyncio.Task[Any]]) -> str:
+    """One line naming the part that ended on its own, and how."""
+    for task in done:
+        name = parts.get(task)
+        if name is None:
+            continue
+        if task.cancelled():
+            return f"{name} was cancelled"
+        exc = task.exception()
+        if name == "the Temporal dev server":
+            return f"{name} exited with code {task.result()}"
+        if exc is not None:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            return f"{name} stopped: {first}"
+        return f"{name} stopped unexpectedly"
+    return "a part of the stack stopped"
+
+
+# Resolved once in the parent: the child only makes the call (no dlopen between fork and exec).
+_PR_SET_PDEATHSIG = 1
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
+def die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent dies, even by SIGKILL (Linux)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:

@@ -21,6 +21,7 @@ from tests.fakes.github_server import FakeGitHub
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.stripe_server import FakeStripe
 from tests.stack import DONE, PLAN_TASKS, ScriptedLLM, Stack, planned_tasks
+from tests.waiting import eventually
 from workflows.ids import project_workflow_id
 from workflows.models import AutoApprove, GateStatus, Phase, Policy, ProjectInput, ProjectState, Status
 from workflows.project import ProjectWorkflow
@@ -169,8 +170,18 @@ async def assert_undisturbed_end_state(stack: Stack, fakes: Fakes, state: Projec
     announcements = [m for m in fakes.slack.messages if pid in str(m.get("text", ""))]
     assert len(announcements) == 1, announcements
 
-    # Database: nothing recorded twice.
-    counts = db_counts(stack.database_url, pid)
+    # Database: nothing recorded twice. Decision records are written after `decide` answers:
+    # wait until every decided gate has its record, then compare everything.
+    gate_ids = sorted(g.id for g in state.gates)
+
+    def recorded() -> dict[str, Any] | None:
+        found = db_counts(stack.database_url, pid)
+        return found if len(found["decision_gates"]) >= len(gate_ids) else None
+
+    try:
+        counts = await eventually(recorded, "a decision record for every gate", timeout=30)
+    except AssertionError:
+        counts = db_counts(stack.database_url, pid)
     assert counts["documents"] == DOCUMENTS, counts
     assert counts["reviews"] == len(PLAN_TASKS), counts
     assert counts["integrations"] == 3, counts

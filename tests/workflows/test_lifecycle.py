@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from boardroom.settings import Settings
 from store.db import session_scope
 from store.tables import Decision, Gate
+from tests.waiting import eventually
 from tests.workflows.helpers import approve_until, cancel_and_wait, decide, next_gate, start_project, wait_for
 from workers.worker import create_worker
 from workflows.models import (
@@ -32,6 +33,11 @@ from workflows.models import (
     TaskStatus,
 )
 from workflows.project import ProjectWorkflow
+
+
+def decision_rows(settings: Settings, gate_id: str) -> list[Decision]:
+    with session_scope(settings.database_url) as session:
+        return list(session.exec(select(Decision).where(Decision.gate_id == gate_id)).all())
 
 
 async def test_whole_lifecycle_then_business_event(
@@ -76,10 +82,15 @@ async def test_whole_lifecycle_then_business_event(
         state = await wait_for(handle, lambda s: s.kpis.events >= 4, what="the issue events")
         assert state.kpis.open_issues == 1
 
-        # Every decision is in the audit log.
-        with session_scope(settings.database_url) as session:
-            decisions = session.exec(select(Decision).where(Decision.project_id == state.project_id)).all()
-        assert len(decisions) == len([g for g in state.gates if g.status != GateStatus.pending])
+        # Every decision is in the audit log (written after `decide` answers: wait for it).
+        decided = len([g for g in state.gates if g.status != GateStatus.pending])
+
+        def audit_rows() -> list[Decision] | None:
+            with session_scope(settings.database_url) as session:
+                rows = session.exec(select(Decision).where(Decision.project_id == state.project_id)).all()
+            return list(rows) if len(rows) >= decided else None
+
+        assert len(await eventually(audit_rows, f"{decided} decision records")) == decided
 
         await handle.cancel()
         with pytest.raises(WorkflowFailureError) as info:
@@ -170,9 +181,14 @@ async def test_gate_expiry_takes_policy_default_after_reminder(
         assert expired.reminders == 1
         assert expired.channel == Channel.expiry
         assert expired.status == GateStatus.approved  # low risk → approve on expiry
-        with session_scope(settings.database_url) as session:
-            row = session.get(Gate, gate.id)
-            assert row is not None and row.reminders == 1 and row.channel == "expiry"
+
+        def expired_row() -> Gate | None:
+            with session_scope(settings.database_url) as session:
+                row = session.get(Gate, gate.id)
+            return row if row is not None and row.channel == "expiry" else None
+
+        row = await eventually(expired_row, "the expired gate's row")
+        assert row.reminders == 1 and row.status == "approved"
         await cancel_and_wait(handle)
 
 
@@ -260,8 +276,8 @@ async def test_update_validator_rejects_before_anything_is_written(
         accepted_type = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
         accepted = [e for e in history.events if e.event_type == accepted_type]
         assert len(accepted) == 1, "rejected updates leave no trace in the history"
-        with session_scope(settings.database_url) as session:
-            rows = session.exec(select(Decision).where(Decision.gate_id == gate.id)).all()
+        # The audit record is written after the update answered: wait for it, then check it is the only one.
+        rows = await eventually(lambda: decision_rows(settings, gate.id) or None, "the decision record")
         assert [r.approver for r in rows] == ["ceo@example.com"]
         await cancel_and_wait(handle)
 
@@ -284,6 +300,7 @@ async def test_concurrent_decisions_exactly_one_wins(
         losses = [r for r in results if isinstance(r, WorkflowUpdateFailedError)]
         assert len(wins) == 1 and len(losses) == 9
         assert all(isinstance(e.cause, ApplicationError) and e.cause.type == "AlreadyDecided" for e in losses)
-        with session_scope(settings.database_url) as session:
-            assert len(session.exec(select(Decision).where(Decision.gate_id == gate.id)).all()) == 1
+        # Only the winner's follow-up writes a record; it is written after its update answered.
+        rows = await eventually(lambda: decision_rows(settings, gate.id) or None, "the winning decision record")
+        assert len(rows) == 1 and rows[0].approver == wins[0].decided_by  # type: ignore[union-attr,attr-defined]
         await cancel_and_wait(handle)
