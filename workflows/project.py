@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, CancelledError, ChildWorkflowError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from approvals.policy import approver_allowed, auto_approves, expiry_default
@@ -60,6 +60,9 @@ with workflow.unsafe.imports_passed_through():
 
 # Added while projects were live: older runs replay with the decision follow-up inline.
 PATCH_FAST_DECIDE = "decide-answers-before-follow-up"
+# Added while projects were live: a cancel that lands in one of the project's own activities ends
+# the run through the same cleanup as any other cancel (older runs ended without it).
+PATCH_CANCEL_IN_ACTIVITY = "cancel-in-activity-ends-cleanly"
 
 # Bounds on what the state carries, so continue-as-new inputs and queries stay small.
 KEEP_GATES = 30
@@ -260,6 +263,13 @@ class ProjectWorkflow:
             # Cleanup still runs after a cancellation request; then the run ends as cancelled.
             await self._end(Status.cancelled)
             raise
+        except ActivityError as err:
+            # A cancellation that reaches an activity the project itself awaits (a store write)
+            # arrives as that activity's error: end as cancelled, cleanly, like any other.
+            if not (isinstance(err.cause, CancelledError) and workflow.patched(PATCH_CANCEL_IN_ACTIVITY)):
+                raise
+            await self._end(Status.cancelled)
+            raise asyncio.CancelledError() from None
         except ChildWorkflowError as err:
             cause = err.cause
             if isinstance(cause, CancelledError):
