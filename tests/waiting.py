@@ -6,19 +6,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 INTERVAL_S = 0.05
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None | bool]] | Callable[[], T | None | bool],
+    probe: Callable[[], Awaitable[Any]] | Callable[[], Any],
     what: str,
     timeout: float = 60.0,
     interval: float = INTERVAL_S,
-) -> T:
+) -> Any:
     """Call `probe` (sync or async) until it returns something other than None or False and
     return that; fail with `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -28,7 +26,7 @@ async def eventually(
         if asyncio.iscoroutine(found):
             found = await found
         if found is not None and found is not False:
-            return found  # type: ignore[return-value]
+            return found
         last = found
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from api import links, readmodel, service
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
+from api.forms import form_token as console_form_token
 from api.markdown import render_markdown
 from approvals.tokens import TokenClaims, TokenError, ensure_unused, verify
 from boardroom.settings import Settings
@@ -156,6 +157,8 @@ async def project_page(
             "pct": budget_pct(detail.cost),
             "refresh": None if detail.status.value in service.TERMINAL else REFRESH_S,
             "finished": detail.status.value in service.TERMINAL,
+            "steered": request.query_params.get("steered") == "1",
+            "steer_token": console_form_token(settings, f"steer:{detail.id}"),
         },
     )
 

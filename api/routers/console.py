@@ -1,0 +1,237 @@
+"""The CEO's console: start a project, steer or cancel it, and decide what waits — from the browser.
+
+Every form works without JavaScript. State-changing forms carry a signed, expiring form token
+(bound to the form's purpose) so a page on another site cannot post them; the decisions go
+through the same validated workflow update as the API (channel `web`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from api import readmodel, service
+from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
+from api.forms import form_token, form_token_ok
+from api.routers.pages import error_page, templates
+from api.schemas import ProjectCreate
+from boardroom.settings import Settings
+from workflows.ids import project_id_from_gate_id
+from workflows.models import DECISION_STATUS, AutoApprove, Channel, GateDecision, SteerInstruction
+
+router = APIRouter(tags=["console"], include_in_schema=False, dependencies=[ApiKey])
+
+KINDS = ("interview", "plan", "deliverable", "escalation", "budget", "go_live", "improvement")
+RISKS = ("low", "medium", "high")
+MAX_FORM_FIELD = 4000
+
+
+# --- forms ---------------------------------------------------------------------------------
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v[:MAX_FORM_FIELD] for k, v in form.items() if isinstance(v, str)}
+
+
+def forged(request: Request) -> HTMLResponse:
+    return error_page(
+        request,
+        status.HTTP_403_FORBIDDEN,
+        "Form not accepted",
+        "This form did not come from this Boardroom page (or it is older than 12 hours). "
+        "Reload the page and try again.",
+    )
+
+
+def check_form(request: Request, settings: Settings, purpose: str, form: dict[str, str]) -> HTMLResponse | None:
+    if not form_token_ok(settings, purpose, form.get("form_token", "")):
+        return forged(request)
+    return None
+
+
+# --- new project --------------------------------------------------------------------------
+
+
+def _new_form(
+    request: Request, settings: Settings, *, error: str = "", form: dict[str, str] | None = None, code: int = 200
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "new_project.html",
+        {
+            "form": form or {},
+            "error": error,
+            "policies": [p.value for p in AutoApprove],
+            "form_token": form_token(settings, "new-project"),
+        },
+        status_code=code,
+    )
+
+
+@router.get("/new", response_class=HTMLResponse)
+def new_project_form(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The "New project" form."""
+    return _new_form(request, settings)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ())) or "input"
+    labels = {"goal": "Goal", "name": "Name", "budget_usd": "Budget", "auto_approve": "Approval policy"}
+    return f"{labels.get(field, field)}: {first.get('msg', 'invalid')}"
+
+
+@router.post("/new", response_class=HTMLResponse)
+async def new_project_submit(
+    request: Request, settings: SettingsDep, engine: EngineDep, client: MaybeTemporalDep
+) -> Response:
+    """Create the project from the form and open its page (303). Bad input → 422 with the form kept."""
+    form = await read_form(request)
+    if (refused := check_form(request, settings, "new-project", form)) is not None:
+        return refused
+    data: dict[str, Any] = {"goal": form.get("goal", ""), "auto_approve": form.get("auto_approve") or "none"}
+    if form.get("name", "").strip():
+        data["name"] = form["name"]
+    budget = form.get("budget_usd", "").strip()
+    if budget:
+        try:
+            data["budget_usd"] = float(budget)
+        except ValueError:
+            return _new_form(request, settings, error="Budget: enter a number of dollars, like 25", form=form, code=422)
+    try:
+        body = ProjectCreate.model_validate(data)
+    except ValidationError as exc:
+        return _new_form(request, settings, error=_validation_message(exc), form=form, code=422)
+    try:
+        created = await service.start_project(client, settings, engine, body)
+    except HTTPException as exc:
+        return _new_form(request, settings, error=str(exc.detail), form=form, code=exc.status_code)
+    return RedirectResponse(f"/projects/{created.id}/view", status_code=status.HTTP_303_SEE_OTHER)
+
+
+# --- steer and cancel ----------------------------------------------------------------------
+
+
+@router.post("/projects/{project_id}/view/steer", response_class=HTMLResponse)
+async def steer_submit(
+    request: Request, project_id: str, settings: SettingsDep, engine: EngineDep, client: MaybeTemporalDep
+) -> Response:
+    """Send the steer box's instruction to the project, then back to its page (303)."""
+    form = await read_form(request)
+    if (refused := check_form(request, settings, f"steer:{project_id}", form)) is not None:
+        return refused
+    text = form.get("instruction", "").strip()
+    if not text:
+        return error_page(request, 422, "Nothing to send", "Write the instruction for the team first.")
+    try:
+        await service.steer(client, engine, project_id, SteerInstruction(instruction=text))
+    except HTTPException as exc:
+        return error_page(request, exc.status_code, "Not sent", str(exc.detail))
+    return RedirectResponse(f"/projects/{project_id}/view?steered=1", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/projects/{project_id}/view/cancel", response_class=HTMLResponse)
+async def cancel_confirm(request: Request, project_id: str, settings: SettingsDep, engine: EngineDep) -> HTMLResponse:
+    """The confirmation page before a project is cancelled."""
+    try:
+        row = await service.load_project(engine, project_id)
+    except HTTPException as exc:
+        return error_page(request, exc.status_code, "Project not available", str(exc.detail))
+    return templates.TemplateResponse(
+        request,
+        "cancel.html",
+        {"project": row, "form_token": form_token(settings, f"cancel:{project_id}")},
+    )
+
+
+@router.post("/projects/{project_id}/view/cancel", response_class=HTMLResponse)
+async def cancel_submit(
+    request: Request, project_id: str, settings: SettingsDep, engine: EngineDep, client: MaybeTemporalDep
+) -> Response:
+    """Cancel the project (after the confirmation page), then back to its page (303)."""
+    form = await read_form(request)
+    if (refused := check_form(request, settings, f"cancel:{project_id}", form)) is not None:
+        return refused
+    if form.get("confirm") != "yes":
+        return error_page(request, 422, "Not cancelled", "Tick the confirmation to cancel the project.")
+    try:
+        await service.cancel(client, engine, project_id)
+    except HTTPException as exc:
+        return error_page(request, exc.status_code, "Not cancelled", str(exc.detail))
+    return RedirectResponse(f"/projects/{project_id}/view", status_code=status.HTTP_303_SEE_OTHER)
+
+
+# --- inbox ----------------------------------------------------------------------------------
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    project: str = "",
+    kind: str = "",
+    risk: str = "",
+    done: str = "",
+) -> HTMLResponse:
+    """Pending decisions, filtered by project, kind and risk; each decided in place."""
+    project, kind, risk = project[:64], kind[:32], risk[:16]
+    rows = readmodel.list_gates(session, status="pending")
+    gates = [
+        g
+        for g in rows
+        if (not project or g.project_id == project) and (not kind or g.kind == kind) and (not risk or g.risk == risk)
+    ]
+    projects = {p.id: p.name for p in readmodel.list_projects(session, limit=200)[0]}
+    return templates.TemplateResponse(
+        request,
+        "inbox.html",
+        {
+            "gates": [(service.gate_out(settings, g), projects.get(g.project_id, g.project_id)) for g in gates],
+            "tokens": {g.id: form_token(settings, f"decide:{g.id}") for g in gates},
+            "projects": projects,
+            "kinds": KINDS,
+            "risks": RISKS,
+            "filters": {"project": project, "kind": kind, "risk": risk},
+            "done": done[:80],
+            "total": len(rows),
+        },
+    )
+
+
+@router.post("/inbox/{gate_id}/decide", response_class=HTMLResponse)
+async def inbox_decide(
+    request: Request, gate_id: str, settings: SettingsDep, engine: EngineDep, client: MaybeTemporalDep
+) -> Response:
+    """Decide one gate from the inbox (approve / reject / request changes with a comment)."""
+    form = await read_form(request)
+    if (refused := check_form(request, settings, f"decide:{gate_id}", form)) is not None:
+        return refused
+    decision = form.get("decision", "")
+    comment = form.get("comment", "").strip()
+    if decision not in DECISION_STATUS:
+        return error_page(request, 422, "Not decided", "Choose approve, reject or request changes.")
+    if decision == "revise" and not comment:
+        return error_page(request, 422, "Not decided", "Say what should change in the comment.")
+    if project_id_from_gate_id(gate_id) is None:
+        return error_page(request, 404, "Decision not found", f"There is no decision {gate_id}.")
+    try:
+        await service.decide(
+            client,
+            engine,
+            GateDecision(
+                gate_id=gate_id,
+                decision=decision,  # type: ignore[arg-type]
+                comment=comment,
+                approver="",
+                channel=Channel.web,
+            ),
+        )
+    except HTTPException as exc:
+        titles = {403: "Not allowed", 404: "Decision not found", 409: "Already decided", 503: "Try again shortly"}
+        return error_page(request, exc.status_code, titles.get(exc.status_code, "Not decided"), str(exc.detail))
+    return RedirectResponse(f"/inbox?done={gate_id}", status_code=status.HTTP_303_SEE_OTHER)
