@@ -7,17 +7,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from api.auth import warn_if_open
 from api.deps import ApiKey
-from api.routers import approvals, codec, console, health, pages, projects, slack, webhooks
+from api.routers import approvals, codec, console, health, live, pages, projects, slack, webhooks
 from boardroom.client import connect
 from boardroom.errors import ConfigError
 from boardroom.observability import instrument_app, metrics_payload
@@ -27,6 +29,7 @@ from store.db import get_engine
 log = logging.getLogger("boardroom.api")
 
 RECONNECT_S = 2.0
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 async def _connect_until_ready(app: FastAPI, settings: Settings) -> None:
@@ -122,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(pages.protected)
     app.include_router(console.router)
+    app.include_router(live.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(webhooks.router)
 
     @app.get("/metrics", include_in_schema=False, dependencies=[ApiKey])

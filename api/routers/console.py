@@ -198,6 +198,8 @@ def inbox(
             "risks": RISKS,
             "filters": {"project": project, "kind": kind, "risk": risk},
             "done": done[:80],
+            "refresh": 10,
+            "live_events": "/events",
             "total": len(rows),
         },
     )
@@ -219,6 +221,9 @@ async def inbox_decide(
         return error_page(request, 422, "Not decided", "Say what should change in the comment.")
     if project_id_from_gate_id(gate_id) is None:
         return error_page(request, 404, "Decision not found", f"There is no decision {gate_id}.")
+    gate = await service.in_session(engine, lambda s: readmodel.get_gate(s, gate_id))
+    if gate is None:
+        return error_page(request, 404, "Decision not found", f"There is no decision {gate_id} (yet).")
     try:
         await service.decide(
             client,
@@ -227,7 +232,7 @@ async def inbox_decide(
                 gate_id=gate_id,
                 decision=decision,  # type: ignore[arg-type]
                 comment=comment,
-                approver="",
+                approver=gate.approver,
                 channel=Channel.web,
             ),
         )

@@ -133,6 +133,7 @@ def dashboard(request: Request, settings: SettingsDep, session: SessionDep) -> H
             "total": total,
             "pending": [(g, names.get(project_id_from_gate_id(g.id) or "", "")) for g in pending],
             "refresh": REFRESH_S,
+            "live_events": "/events",
             "temporal_ui": settings.temporal_ui_url,
             "now": datetime.now(UTC),
         },
@@ -158,6 +159,7 @@ async def project_page(
             "refresh": None if detail.status.value in service.TERMINAL else REFRESH_S,
             "finished": detail.status.value in service.TERMINAL,
             "steered": request.query_params.get("steered") == "1",
+            "live_events": None if detail.status.value in service.TERMINAL else f"/projects/{detail.id}/events",
             "steer_token": console_form_token(settings, f"steer:{detail.id}"),
         },
     )
