@@ -14,7 +14,8 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from boardroom.settings import Settings
+from boardroom.errors import ConfigError
+from boardroom.settings import Settings, load_settings
 from tests.api.conftest import AppClient
 from tests.api.test_lifecycle import eventually, pending_gate, worker
 from tests.api.test_slack import block_action, form, signed
@@ -193,3 +194,13 @@ async def test_slack_decides_only_through_the_user_id_map(
         view = await gate_now(handle, gate["id"])
         assert (view.status, view.decided_by, view.channel) == (GateStatus.approved, "alice", Channel.slack)
         await http.post(f"/projects/{pid}/cancel")
+
+
+def test_key_and_slack_settings_are_parsed_or_refused(settings: Settings) -> None:
+    parsed = Settings.model_validate(settings.model_dump() | {"api_keys": KEYS, "slack_approvers": "U42:alice, U7:bob"})
+    assert parsed.api_principals == [("alice", ALICE), ("bob", BOB), ("ceo", LEGACY)]
+    assert parsed.api_key_list == [ALICE, BOB, LEGACY]
+    assert parsed.slack_approver_map == {"U42": "alice", "U7": "bob"}
+    for bad in ({"api_keys": "alice:"}, {"api_keys": f"a:{ALICE},b:{ALICE}"}, {"slack_approvers": "U42"}):
+        with pytest.raises(ConfigError):
+            load_settings(**bad)
