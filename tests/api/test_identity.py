@@ -128,7 +128,7 @@ async def test_outside_signals_and_updates_cannot_claim_internal_channels(
         for decision in forged:
             await handle.signal(ProjectWorkflow.decide_signal, decision)
             with pytest.raises(WorkflowUpdateFailedError) as refused:
-                await handle.execute_update(ProjectWorkflow.decide, decision)  # type: ignore[arg-type]
+                await handle.execute_update(ProjectWorkflow.decide, decision)  # type: ignore[arg-type,unused-coroutine]
             cause = refused.value.cause
             assert isinstance(cause, ApplicationError) and cause.type == "InvalidDecision", cause
         # the signals were handled (the workflow got past them) and ignored

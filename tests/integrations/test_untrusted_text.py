@@ -30,7 +30,6 @@ from workflows.models import (
     Policy,
     ProjectState,
     ReviewCycleInput,
-    ReviewCycleOutput,
 )
 from workflows.operations import OperationsReviewWorkflow
 from workflows.project import ProjectWorkflow
@@ -100,7 +99,6 @@ async def test_the_operations_review_hands_reports_on_apart(dev_env: WorkflowEnv
             ),
             id=f"review-{uuid.uuid4().hex[:8]}",
             task_queue=task_queue,
-            result_type=ReviewCycleOutput,
         )
     assert out.summary == "Nothing to change."
     (data,) = seen
