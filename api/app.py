@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -19,8 +23,10 @@ from temporalio.service import RPCError
 
 from api.auth import warn_if_open
 from api.deps import ApiKey
-from api.routers import approvals, codec, console, health, live, pages, projects, slack, webhooks
-from boardroom.client import connect
+from api.middleware import BodyLimitMiddleware, HostOriginMiddleware, SecurityHeadersMiddleware
+from api.payload_guard import PayloadLimitInterceptor, PayloadTooLarge
+from api.routers import approvals, codec, console, docs, health, live, pages, projects, slack, webhooks
+from boardroom.client import connect, data_converter
 from boardroom.errors import ConfigError
 from boardroom.observability import instrument_app, metrics_payload
 from boardroom.settings import PLACEHOLDER, Settings, load_settings
@@ -32,11 +38,16 @@ RECONNECT_S = 2.0
 STATIC = Path(__file__).resolve().parent / "static"
 
 
+async def _connect(settings: Settings) -> Any:
+    guard = PayloadLimitInterceptor(data_converter(settings).payload_converter, settings.max_workflow_payload_bytes)
+    return await connect(settings, interceptors=[guard])
+
+
 async def _connect_until_ready(app: FastAPI, settings: Settings) -> None:
     """Keep trying to reach Temporal; requests that need it answer 503 meanwhile."""
     while True:
         try:
-            app.state.temporal = await connect(settings)
+            app.state.temporal = await _connect(settings)
             log.info("connected to Temporal at %s", settings.temporal_address)
             return
         except ConfigError as exc:
@@ -44,7 +55,33 @@ async def _connect_until_ready(app: FastAPI, settings: Settings) -> None:
             await asyncio.sleep(RECONNECT_S)
 
 
+def json_safe(value: Any) -> Any:
+    """What an error may echo back: non-finite numbers and unencodable text (lone surrogates) as
+    plain strings, so the answer to bad input is a 422 and not a failure to write the 422."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(PayloadTooLarge)
+    async def payload_too_large(_request: Request, exc: PayloadTooLarge) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=413)
+
     # Failures of Temporal or the database are never the caller's fault: 503 with a reason.
     @app.exception_handler(RPCError)
     async def temporal_rpc_error(_request: Request, exc: RPCError) -> JSONResponse:
@@ -87,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("BOARDROOM_SECRET_KEY is the placeholder: approval links are not secret; set it outside dev")
         reconnect: asyncio.Task[None] | None = None
         try:
-            app.state.temporal = await connect(settings)
+            app.state.temporal = await _connect(settings)
         except ConfigError as exc:
             log.warning("%s; the API starts anyway and keeps retrying", exc)
             reconnect = asyncio.create_task(_connect_until_ready(app, settings))
@@ -105,6 +142,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Start projects, follow them, and decide their gates. "
         "JSON routes take `Authorization: Bearer <key>` when BOARDROOM_API_KEYS is set.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc run scripts from a CDN, which the pages' CSP refuses: /docs is a
+        # server-rendered reference instead (api/routers/docs.py), /openapi.json the schema.
+        docs_url=None,
+        redoc_url=None,
     )
     # Set now too, so code that runs without the lifespan (OpenAPI, dependency overrides) sees it.
     app.state.settings = settings
@@ -116,17 +157,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["POST", "GET", "OPTIONS"],
         allow_headers=["Content-Type", "Authorization", "X-Namespace"],
     )
+    # Outermost last: headers on every answer, then host/origin, then the body limit.
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(HostOriginMiddleware, settings=settings)
+    app.add_middleware(SecurityHeadersMiddleware)
     _install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(projects.router)
     app.include_router(approvals.router)
     app.include_router(codec.router)
+    app.include_router(codec.keyed)
     app.include_router(slack.router)
     app.include_router(pages.router)
     app.include_router(pages.protected)
     app.include_router(console.router)
     app.include_router(live.router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(webhooks.router)
 
     @app.get("/metrics", include_in_schema=False, dependencies=[ApiKey])

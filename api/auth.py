@@ -1,5 +1,9 @@
 """Bearer API keys (BOARDROOM_API_KEYS); with none configured, loopback clients only.
 
+Each key has a name (`alice:KEY`): the caller is that principal, and a decision it takes is
+recorded under that name — whatever the request body says. A bare key (the older form) is the
+default owner, `ceo`. A loopback client with no keys configured is the owner of every project.
+
 Signed endpoints (approval links, Slack, webhooks) do not use this: their signature is the
 credential. Keys are never logged.
 """
@@ -9,12 +13,34 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
 
-from boardroom.settings import Settings
+from approvals.policy import normalize_approver
+from boardroom.settings import DEFAULT_PRINCIPAL, Settings
 
 log = logging.getLogger("boardroom.api")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling. `owner`: the local user of an instance without keys, who decides as
+    each gate's own approver; otherwise decisions are taken as `name`."""
+
+    name: str
+    owner: bool = False
+
+    def acts_as(self, approver: str | None) -> str:
+        """The approver a decision by this principal is recorded under."""
+        if self.owner and approver:
+            return approver
+        return self.name
+
+    def may_claim(self, claimed: str, approver: str | None = None) -> bool:
+        """Whether a name sent in a body is this principal (compared normalised)."""
+        return normalize_approver(claimed) == normalize_approver(self.acts_as(approver))
 
 
 def is_loopback(host: str | None) -> bool:
@@ -30,9 +56,15 @@ def is_loopback(host: str | None) -> bool:
 
 def key_matches(presented: str, keys: list[str]) -> bool:
     """Constant-time comparison against every configured key (no early exit on a match)."""
-    found = False
-    for key in keys:
-        found |= hmac.compare_digest(presented.encode(), key.encode())
+    return match_key(presented, [(key, key) for key in keys]) is not None
+
+
+def match_key(presented: str, named: list[tuple[str, str]]) -> str | None:
+    """The name of the key that matches, compared in constant time against every key."""
+    found: str | None = None
+    for name, key in named:
+        if hmac.compare_digest(presented.encode(), key.encode()) and found is None:
+            found = name
     return found
 
 
@@ -44,18 +76,18 @@ def bearer_token(request: Request) -> str | None:
     return value.strip()
 
 
-def require_api_key(request: Request) -> None:
-    """Dependency for the JSON APIs and the dashboard."""
+def authenticate(request: Request) -> Principal:
+    """Dependency for the JSON APIs and the dashboard: the calling principal, or 401/403."""
     settings: Settings = request.app.state.settings
-    keys = settings.api_key_list
-    if not keys:
+    principals = settings.api_principals
+    if not principals:
         host = request.client.host if request.client else None
         if not is_loopback(host):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 "BOARDROOM_API_KEYS is not set: this API answers loopback clients only",
             )
-        return
+        return Principal(DEFAULT_PRINCIPAL, owner=True)
     token = bearer_token(request)
     if token is None:
         raise HTTPException(
@@ -63,8 +95,13 @@ def require_api_key(request: Request) -> None:
             "missing bearer token (Authorization: Bearer <key>)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if not key_matches(token, keys):
+    name = match_key(token, [(name, key) for name, key in principals])
+    if name is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    return Principal(name)
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
 def warn_if_open(settings: Settings) -> None:

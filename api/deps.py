@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.auth import require_api_key
+from api.auth import authenticate
 from boardroom.settings import Settings
 
 
@@ -45,7 +45,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 SessionDep = Annotated[Session, Depends(get_session)]
 EngineDep = Annotated[Engine, Depends(get_engine_dep)]
-ApiKey = Depends(require_api_key)
+# Router-level guard; a route that needs the caller asks for `PrincipalDep` (the same, cached).
+ApiKey = Depends(authenticate)
 
 
 def get_temporal_optional(request: Request) -> Client | None:

@@ -24,14 +24,21 @@ from workflows.models import (
     TaskStatus,
 )
 
-Goal = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+# Every free-text field that reaches a workflow is bounded here, at the edge; the sum is bounded
+# again by the payload guard (api/payload_guard.py) before anything is sent to Temporal.
+MAX_TEXT = 4000
+MAX_ANSWERS = 12
+Goal = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=4000)]
-# strict: a JSON number only — `true` and "10" are refused rather than coerced.
-PositiveUsd = Annotated[float, Field(gt=0, le=1_000_000, strict=True)]
+LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+# strict: a JSON number only — `true` and "10" are refused rather than coerced; finite only
+# (`1e309` parses as infinity, `NaN` is not a budget).
+PositiveUsd = Annotated[float, Field(gt=0, le=1_000_000, strict=True, allow_inf_nan=False)]
 
 
 class Input(BaseModel):
+    # Text with a lone surrogate (`"\\ud800"`) is refused by pydantic's str validation
+    # (string_unicode); the 422 echoes it escaped (api.app.json_safe).
     model_config = ConfigDict(extra="forbid")
 
 
@@ -47,6 +54,7 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found",
         409: "Conflict (already decided, project not running, idempotency key reused)",
         410: "Gone (link expired or already used)",
+        413: "Request body, or a value for the workflow, too large",
         422: "Invalid input",
         503: "Temporal or the database is unavailable",
     }
@@ -229,7 +237,9 @@ class DecisionIn(Input):
     decision: DecisionValue
     comment: LongText = ""
     approver: ShortText | None = None
-    answers: dict[Annotated[str, StringConstraints(max_length=100)], LongText] = {}
+    answers: Annotated[
+        dict[Annotated[str, StringConstraints(max_length=100)], LongText], Field(max_length=MAX_ANSWERS)
+    ] = {}
     budget_increase_usd: PositiveUsd | None = None
 
 

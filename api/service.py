@@ -32,6 +32,8 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import links, readmodel
+from api.auth import Principal
+from api.payload_guard import PayloadTooLarge
 from api.schemas import (
     DecisionLogOut,
     GateOut,
@@ -40,7 +42,7 @@ from api.schemas import (
     ProjectDetail,
     TaskOut,
 )
-from boardroom.settings import Settings
+from boardroom.settings import DEFAULT_PRINCIPAL, Settings
 from store.tables import Gate, Project
 from workflows.ids import project_id_from_gate_id, project_workflow_id
 from workflows.models import (
@@ -137,16 +139,18 @@ def project_input(row: Project) -> ProjectInput:
 
 
 async def start_project(
-    client: Client | None, settings: Settings, engine: Engine, body: ProjectCreate
+    client: Client | None, settings: Settings, engine: Engine, body: ProjectCreate, owner: str = DEFAULT_PRINCIPAL
 ) -> ProjectCreated:
-    """Create the read-model row, then start (or find) the workflow. Idempotent per key."""
+    """Create the read-model row, then start (or find) the workflow. Idempotent per key.
+
+    The project's approver is `body.approver`, else `owner` (the principal that creates it)."""
     client = require(client)
     now = datetime.now(UTC)
     row = Project(
         id=project_id_for(body.idempotency_key),
         name=body.name or name_from_goal(body.goal),
         goal=body.goal,
-        owner=body.approver or "ceo",
+        owner=body.approver or owner,
         workflow_id="",
         idempotency_key=body.idempotency_key,
         budget_usd=body.budget_usd or DEFAULT_BUDGET_USD,
@@ -181,7 +185,7 @@ async def start_project(
         )
     except WorkflowAlreadyStartedError:
         pass  # the project's run has closed already: the same project, nothing to start
-    except RPCError:
+    except (RPCError, PayloadTooLarge):
         if created:
             # Without a workflow the row would be an orphan; a retry with the key recreates both.
             await in_session(engine, lambda s: readmodel.delete_project(s, row.id))
@@ -344,14 +348,29 @@ def _not_running(row: Project, exc: RPCError) -> HTTPException:
     raise exc
 
 
-async def steer(client: Client | None, engine: Engine, project_id: str, instruction: SteerInstruction) -> None:
+def bound_name(principal: Principal, claimed: str | None, approver: str | None) -> str:
+    """The name an action is recorded under: the authenticated principal's (for the local owner,
+    the approver of what is decided). A different name in the body is refused, not recorded."""
+    name = principal.acts_as(approver)
+    if claimed is not None and not principal.may_claim(claimed, approver):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"authenticated as '{name}': an action cannot be taken in the name of '{claimed}'",
+        )
+    return name
+
+
+async def steer(
+    client: Client | None, engine: Engine, project_id: str, instruction: str, principal: Principal, by: str | None
+) -> None:
     """Signal a new instruction; the workflow revises the remaining plan."""
     row = await load_project(engine, project_id)
+    steer_input = SteerInstruction(instruction=instruction, by=bound_name(principal, by, row.owner))
     if row.status in TERMINAL:
         raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {row.status}")
     handle = require(client).get_workflow_handle_for(ProjectWorkflow.run, row.workflow_id)
     try:
-        await handle.signal(ProjectWorkflow.steer, instruction)
+        await handle.signal(ProjectWorkflow.steer, steer_input)
     except RPCError as exc:
         raise _not_running(row, exc) from None
 

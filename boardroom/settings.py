@@ -56,7 +56,23 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", validation_alias=_env("BOARDROOM_API_HOST"))
     api_port: int = Field(8000, validation_alias=_env("BOARDROOM_API_PORT"))
     public_url: str = Field("http://localhost:8000", validation_alias=_env("BOARDROOM_PUBLIC_URL"))
+    # `name:key,...`; a bare `key` (the older form) authenticates as DEFAULT_PRINCIPAL.
     api_keys: str = Field("", repr=False, validation_alias=_env("BOARDROOM_API_KEYS"))
+    # A key that only opens /codec/* (the Temporal UI cannot send an API key by itself).
+    codec_key: str | None = Field(None, repr=False, validation_alias=_env("BOARDROOM_CODEC_KEY"))
+    # Host names the API answers besides loopback and the host of BOARDROOM_PUBLIC_URL; `*` = any.
+    allowed_hosts: str = Field("", validation_alias=_env("BOARDROOM_ALLOWED_HOSTS"))
+    # `U123:alice,...`: which Slack user decides as which approver; unknown users are refused.
+    slack_approvers: str = Field("", validation_alias=_env("BOARDROOM_SLACK_APPROVERS"))
+    # Request bodies are refused (413) past these sizes, before they are read.
+    max_body_bytes: int = Field(256 * 1024, ge=1024, validation_alias=_env("BOARDROOM_MAX_BODY_BYTES"))
+    max_form_body_bytes: int = Field(256 * 1024, ge=1024, validation_alias=_env("BOARDROOM_MAX_FORM_BODY_BYTES"))
+    max_webhook_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias=_env("BOARDROOM_MAX_WEBHOOK_BODY_BYTES"))
+    max_codec_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, validation_alias=_env("BOARDROOM_MAX_CODEC_BODY_BYTES"))
+    # No single payload the API sends into a workflow (start input, signal, update) is larger.
+    max_workflow_payload_bytes: int = Field(
+        64 * 1024, ge=1024, le=2 * 1024 * 1024, validation_alias=_env("BOARDROOM_MAX_WORKFLOW_PAYLOAD_BYTES")
+    )
     secret_key: str = Field(PLACEHOLDER, repr=False, validation_alias=_env("BOARDROOM_SECRET_KEY"))
     encryption_keys: str = Field("", repr=False, validation_alias=_env("BOARDROOM_ENCRYPTION_KEYS"))
     # Agents
@@ -107,6 +123,7 @@ class Settings(BaseSettings):
         "temporal_tls_key",
         "temporal_tls_ca",
         "temporal_api_key",
+        "codec_key",
         "openai_api_key",
         "openai_base_url",
         "stripe_api_key",
@@ -123,6 +140,20 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # `FOO=` in an env file means "not set", not "the current directory" or "an empty key".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _api_keys_well_formed(cls, value: str) -> str:
+        keys = [key for _name, key in _principal_pairs(value)]
+        if len(set(keys)) != len(keys):
+            raise ValueError("BOARDROOM_API_KEYS lists the same key twice")
+        return value
+
+    @field_validator("slack_approvers")
+    @classmethod
+    def _slack_approvers_well_formed(cls, value: str) -> str:
+        _slack_pairs(value)
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -142,11 +173,64 @@ class Settings(BaseSettings):
 
     @property
     def api_key_list(self) -> list[str]:
-        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+        """The configured API key values (never logged; see boardroom.logs)."""
+        return [key for _name, key in _principal_pairs(self.api_keys)]
+
+    @property
+    def api_principals(self) -> list[tuple[str, str]]:
+        """(name, key) per configured key; a bare key is named DEFAULT_PRINCIPAL."""
+        return _principal_pairs(self.api_keys)
+
+    @property
+    def slack_approver_map(self) -> dict[str, str]:
+        """Slack user id → approver name (BOARDROOM_SLACK_APPROVERS)."""
+        return dict(_slack_pairs(self.slack_approvers))
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+
+    @property
+    def secrets(self) -> list[str]:
+        """Secret values beyond the usual fields, for log redaction (boardroom.logs)."""
+        return [self.codec_key] if self.codec_key else []
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+# Who a bare API key (no `name:`) and a loopback client without keys decide as: the default
+# owner of a project, the same name `POST /projects` gives a project without an approver.
+DEFAULT_PRINCIPAL = "ceo"
+
+
+def _principal_pairs(text: str) -> list[tuple[str, str]]:
+    pairs = []
+    for entry in text.split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        name, sep, key = entry.partition(":")
+        if not sep:
+            name, key = DEFAULT_PRINCIPAL, entry
+        name, key = name.strip(), key.strip()
+        if not name or not key:
+            raise ValueError("BOARDROOM_API_KEYS entries are `name:key` (or a bare `key`), comma-separated")
+        pairs.append((name, key))
+    return pairs
+
+
+def _slack_pairs(text: str) -> list[tuple[str, str]]:
+    pairs = []
+    for entry in text.split(","):
+        if not entry.strip():
+            continue
+        user, sep, name = entry.partition(":")
+        if not sep or not user.strip() or not name.strip():
+            raise ValueError("BOARDROOM_SLACK_APPROVERS entries are `SLACK_USER_ID:approver`, comma-separated")
+        pairs.append((user.strip(), name.strip()))
+    return pairs
 
 
 def defaults_from_devstack(dev: DevStackConfig) -> dict[str, object]:

@@ -253,6 +253,8 @@ class KpiInput(Model):
     kpis: Kpis
     review_number: int
     recent_notes: list[str] = []
+    # Text from outside (customer issues, webhook fields): data for the analysis, never instructions.
+    customer_reports: list[str] = []
 
 
 class KpiOutput(Model):
@@ -450,7 +452,10 @@ class ProjectState(Model):
     cost: Cost = Cost()
     integrations: list[IntegrationView] = []
     steering: list[str] = []
+    # The CEO's own notes (steering after execution, CEO note events): instructions.
     notes: list[str] = []
+    # Text written by outsiders (customer issues, webhook fields): data, never instructions.
+    customer_reports: list[str] = []
     review_summaries: list[str] = []
     gate_seq: int = 0
     launched: bool = False
@@ -575,6 +580,7 @@ class ReviewCycleInput(Model):
     kpis: Kpis
     review_number: int
     notes: list[str] = []
+    customer_reports: list[str] = []
     policy: Policy
 
 

@@ -37,6 +37,7 @@ class OperationsReviewWorkflow(GateClient):
                 kpis=data.kpis,
                 review_number=data.review_number,
                 recent_notes=data.notes,
+                customer_reports=data.customer_reports,
             ),
             KpiOutput,
             what=f"operations review {data.review_number}",

@@ -5,6 +5,7 @@ child workflows, and operates the business until the CEO ends it (continuing as 
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,6 +64,16 @@ PATCH_FAST_DECIDE = "decide-answers-before-follow-up"
 # Added while projects were live: a cancel that lands in one of the project's own activities ends
 # the run through the same cleanup as any other cancel (older runs ended without it).
 PATCH_CANCEL_IN_ACTIVITY = "cancel-in-activity-ends-cleanly"
+# A `decide` signal that claims an internal channel or carries unbounded text is ignored; older
+# runs replay taking it as they did.
+PATCH_EXTERNAL_DECISIONS = "decide-signal-refuses-internal-channels"
+
+# Only the workflow's own code decides through these; a signal or update never may.
+INTERNAL_CHANNELS = frozenset({Channel.policy, Channel.expiry})
+MAX_DECISION_TEXT = 4000
+MAX_ANSWERS = 12
+MAX_BUDGET_INCREASE_USD = 1_000_000.0
+MAX_EVENT_USD = 1_000_000.0
 
 # Bounds on what the state carries, so continue-as-new inputs and queries stay small.
 KEEP_GATES = 30
@@ -114,13 +125,19 @@ class ProjectWorkflow:
 
     @decide.validator
     def _validate_decide(self, decision: GateDecision) -> None:
-        self._check(decision)
+        gate = self._check(decision)
+        problem = self._external_problem(gate, decision)
+        if problem:
+            raise rejected(problem, "InvalidDecision")
 
     @workflow.signal(name="decide")
     async def decide_signal(self, decision: GateDecision) -> None:
         """The same decision as a signal (Temporal UI, fire-and-forget clients); invalid ones are logged."""
         try:
             gate = self._check(decision)
+            problem = self._external_problem(gate, decision)
+            if problem and workflow.patched(PATCH_EXTERNAL_DECISIONS):
+                raise rejected(problem, "InvalidDecision")
         except ApplicationError as err:
             workflow.logger.warning("decide signal ignored: %s", err.message)
             return
@@ -140,6 +157,12 @@ class ProjectWorkflow:
         """Payments, refunds, churn, customer issues and notes move the KPIs (deduplicated by id)."""
         if event.id in self.state.recent_event_ids:
             return
+        if not (math.isfinite(event.amount_usd) and 0 <= event.amount_usd <= MAX_EVENT_USD):
+            # The API refuses such amounts; a signal from elsewhere must not poison the KPIs.
+            workflow.logger.warning(
+                "business event %s ignored: amount %r out of range", event.id[:100], event.amount_usd
+            )
+            return
         self.state.recent_event_ids = (self.state.recent_event_ids + [event.id])[-KEEP_EVENT_IDS:]
         k = self.state.kpis
         k.events += 1
@@ -157,7 +180,7 @@ class ProjectWorkflow:
                 self.state.early_issue_closes -= 1
             else:
                 k.open_issues += 1
-                self._note(f"Customer issue: {event.summary}")
+                self._customer_report(f"Customer issue: {event.summary}")
         elif event.kind == "issue_closed":
             if k.open_issues:
                 k.open_issues -= 1
@@ -165,7 +188,10 @@ class ProjectWorkflow:
                 self.state.early_issue_closes += 1
         elif event.kind == "note":
             k.notes += 1
-            self._note(event.summary)
+            if event.source == "ceo":
+                self._note(event.summary)
+            else:
+                self._customer_report(event.summary)
 
     @workflow.signal(name=SIGNAL_OPEN_GATE)
     async def open_gate(self, request: GateRequest) -> None:
@@ -419,6 +445,7 @@ class ProjectWorkflow:
                 kpis=self.state.kpis,
                 review_number=number,
                 notes=self.state.notes[-10:],
+                customer_reports=self.state.customer_reports[-10:],
                 policy=self._policy,
             ),
             f"review-{number}",
@@ -429,6 +456,7 @@ class ProjectWorkflow:
         self.state.cost.add(out.usage)
         self.state.review_summaries = (self.state.review_summaries + [out.summary])[-10:]
         self.state.notes = []
+        self.state.customer_reports = []
         await self._refresh(force=True)
 
     def _should_continue_as_new(self) -> bool:
@@ -474,6 +502,25 @@ class ProjectWorkflow:
                     "ApproverNotAllowed",
                 )
         return gate
+
+    @staticmethod
+    def _external_problem(gate: GateView, decision: GateDecision) -> str | None:
+        """Why a decision from outside (update or signal) is refused, beyond `_check`: it claims a
+        channel only the workflow takes (policy, expiry), or its text is unbounded."""
+        if decision.channel in INTERNAL_CHANNELS:
+            return f"the '{decision.channel.value}' channel is the workflow's own; a decision cannot claim it"
+        if len(decision.comment) > MAX_DECISION_TEXT or len(decision.approver) > 200:
+            return f"the comment is limited to {MAX_DECISION_TEXT} characters and the approver to 200"
+        increase = decision.budget_increase_usd
+        if increase is not None and not (0 < increase <= MAX_BUDGET_INCREASE_USD):
+            return f"budget_increase_usd must be a number above 0 and at most {MAX_BUDGET_INCREASE_USD:,.0f}"
+        if decision.answers:
+            asked = {q.id for q in gate.questions}
+            if len(decision.answers) > MAX_ANSWERS or not set(decision.answers) <= asked:
+                return f"answers must be for this gate's questions ({', '.join(sorted(asked)) or 'none'})"
+            if any(len(text) > MAX_DECISION_TEXT for text in decision.answers.values()):
+                return f"each answer is limited to {MAX_DECISION_TEXT} characters"
+        return None
 
     async def _apply(self, gate: GateView, decision: GateDecision) -> DecisionResult:
         if gate.status != GateStatus.pending:
@@ -614,6 +661,11 @@ class ProjectWorkflow:
 
     def _note(self, text: str) -> None:
         self.state.notes = (self.state.notes + [text[:500]])[-KEEP_NOTES:]
+
+    def _customer_report(self, text: str) -> None:
+        # Written by outsiders (issue titles, webhook fields): kept apart from the CEO's notes
+        # so prompts can present it as data, never as instructions.
+        self.state.customer_reports = (self.state.customer_reports + [text[:500]])[-KEEP_NOTES:]
 
     def _task(self, task_id: str | None) -> TaskView | None:
         return next((t for t in self.state.tasks if t.id == task_id), None) if task_id else None

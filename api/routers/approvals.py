@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api import readmodel, service
+from api.auth import PrincipalDep
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
 from api.schemas import (
     ApprovalDetail,
@@ -70,20 +71,22 @@ def get_approval(gate_id: str, settings: SettingsDep, session: SessionDep) -> Ap
     )
 
 
-@router.post("/{gate_id}/decision", response_model=DecisionOut, responses=errors(401, 403, 404, 409, 422, 503))
-async def decide_approval(gate_id: str, body: DecisionIn, client: MaybeTemporalDep, engine: EngineDep) -> DecisionOut:
-    """Decide a gate through the workflow's `decide` update. A gate is decided once: 409 after."""
-    approver = body.approver
-    if approver is None:
-        gate = await service.in_session(engine, lambda s: readmodel.get_gate(s, gate_id))
-        if gate is not None:
-            approver = gate.approver
-        else:
-            project_id = project_id_from_gate_id(gate_id)
-            row = await service.in_session(
-                engine, lambda s: readmodel.get_project(s, project_id) if project_id else None
-            )
-            approver = row.owner if row else "ceo"
+@router.post("/{gate_id}/decision", response_model=DecisionOut, responses=errors(401, 403, 404, 409, 413, 422, 503))
+async def decide_approval(
+    gate_id: str, body: DecisionIn, client: MaybeTemporalDep, engine: EngineDep, principal: PrincipalDep
+) -> DecisionOut:
+    """Decide a gate through the workflow's `decide` update. A gate is decided once: 409 after.
+
+    The decision is the caller's: recorded under the API key's name (the local owner of a
+    keyless instance decides as the gate's approver). An `approver` naming anyone else is 403."""
+    gate = await service.in_session(engine, lambda s: readmodel.get_gate(s, gate_id))
+    if gate is not None:
+        gate_approver: str | None = gate.approver
+    else:
+        project_id = project_id_from_gate_id(gate_id)
+        row = await service.in_session(engine, lambda s: readmodel.get_project(s, project_id) if project_id else None)
+        gate_approver = row.owner if row else None
+    approver = service.bound_name(principal, body.approver, gate_approver)
     result = await service.decide(
         client,
         engine,

@@ -14,13 +14,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api import readmodel, service
+from api.auth import PrincipalDep
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
 from api.forms import form_token, form_token_ok
 from api.routers.pages import error_page, templates
 from api.schemas import ProjectCreate
 from boardroom.settings import Settings
 from workflows.ids import project_id_from_gate_id
-from workflows.models import DECISION_STATUS, AutoApprove, Channel, GateDecision, SteerInstruction
+from workflows.models import DECISION_STATUS, AutoApprove, Channel, GateDecision
 
 router = APIRouter(tags=["console"], include_in_schema=False, dependencies=[ApiKey])
 
@@ -87,7 +88,7 @@ def _validation_message(exc: ValidationError) -> str:
 
 @router.post("/new", response_class=HTMLResponse)
 async def new_project_submit(
-    request: Request, settings: SettingsDep, engine: EngineDep, client: MaybeTemporalDep
+    request: Request, settings: SettingsDep, engine: EngineDep, client: MaybeTemporalDep, principal: PrincipalDep
 ) -> Response:
     """Create the project from the form and open its page (303). Bad input → 422 with the form kept."""
     form = await read_form(request)
@@ -107,7 +108,7 @@ async def new_project_submit(
     except ValidationError as exc:
         return _new_form(request, settings, error=_validation_message(exc), form=form, code=422)
     try:
-        created = await service.start_project(client, settings, engine, body)
+        created = await service.start_project(client, settings, engine, body, owner=principal.name)
     except HTTPException as exc:
         return _new_form(request, settings, error=str(exc.detail), form=form, code=exc.status_code)
     return RedirectResponse(f"/projects/{created.id}/view", status_code=status.HTTP_303_SEE_OTHER)
@@ -118,7 +119,12 @@ async def new_project_submit(
 
 @router.post("/projects/{project_id}/view/steer", response_class=HTMLResponse)
 async def steer_submit(
-    request: Request, project_id: str, settings: SettingsDep, engine: EngineDep, client: MaybeTemporalDep
+    request: Request,
+    project_id: str,
+    settings: SettingsDep,
+    engine: EngineDep,
+    client: MaybeTemporalDep,
+    principal: PrincipalDep,
 ) -> Response:
     """Send the steer box's instruction to the project, then back to its page (303)."""
     form = await read_form(request)
@@ -128,7 +134,7 @@ async def steer_submit(
     if not text:
         return error_page(request, 422, "Nothing to send", "Write the instruction for the team first.")
     try:
-        await service.steer(client, engine, project_id, SteerInstruction(instruction=text))
+        await service.steer(client, engine, project_id, text, principal, None)
     except HTTPException as exc:
         return error_page(request, exc.status_code, "Not sent", str(exc.detail))
     return RedirectResponse(f"/projects/{project_id}/view?steered=1", status_code=status.HTTP_303_SEE_OTHER)
@@ -207,7 +213,12 @@ def inbox(
 
 @router.post("/inbox/{gate_id}/decide", response_class=HTMLResponse)
 async def inbox_decide(
-    request: Request, gate_id: str, settings: SettingsDep, engine: EngineDep, client: MaybeTemporalDep
+    request: Request,
+    gate_id: str,
+    settings: SettingsDep,
+    engine: EngineDep,
+    client: MaybeTemporalDep,
+    principal: PrincipalDep,
 ) -> Response:
     """Decide one gate from the inbox (approve / reject / request changes with a comment)."""
     form = await read_form(request)
@@ -232,7 +243,7 @@ async def inbox_decide(
                 gate_id=gate_id,
                 decision=decision,  # type: ignore[arg-type]
                 comment=comment,
-                approver=gate.approver,
+                approver=principal.acts_as(gate.approver),
                 channel=Channel.web,
             ),
         )

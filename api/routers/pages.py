@@ -1,7 +1,8 @@
 """Server-rendered pages: the dashboard, one project's page, and the signed approval page.
 
 No JavaScript needed; every page reads on a phone. LLM text is rendered as markdown with raw HTML
-disabled, and everything else is autoescaped by Jinja2.
+disabled and images turned into links, and everything else is autoescaped by Jinja2. The pages
+load one stylesheet from /static and nothing else (api/middleware.py sets their CSP).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from api import links, readmodel, service
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
 from api.forms import form_token as console_form_token
 from api.markdown import render_markdown
+from api.payload_guard import PayloadTooLarge
 from approvals.tokens import TokenClaims, TokenError, ensure_unused, verify
 from boardroom.settings import Settings
 from store.tables import Document, Gate, Project, Review
@@ -347,6 +349,8 @@ async def approval_submit(request: Request, token: str) -> HTMLResponse:
                 token_id=ctx.claims.token_id,
             ),
         )
+    except PayloadTooLarge:
+        return _render_gate(request, token, ctx, error="Your answers are too long; shorten them.", code=413, form=form)
     except HTTPException as exc:
         detail = str(exc.detail)
         if exc.status_code == status.HTTP_409_CONFLICT:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api import links, readmodel, service
+from api.auth import PrincipalDep
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
 from api.schemas import (
     Accepted,
@@ -18,7 +19,7 @@ from api.schemas import (
     SteerIn,
     errors,
 )
-from workflows.models import Phase, Status, SteerInstruction
+from workflows.models import Phase, Status
 
 router = APIRouter(prefix="/projects", tags=["projects"], dependencies=[ApiKey])
 
@@ -27,17 +28,22 @@ router = APIRouter(prefix="/projects", tags=["projects"], dependencies=[ApiKey])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ProjectCreated,
-    responses=errors(401, 403, 409, 422, 503),
+    responses=errors(401, 403, 409, 413, 422, 503),
 )
 async def create_project(
-    body: ProjectCreate, client: MaybeTemporalDep, settings: SettingsDep, engine: EngineDep
+    body: ProjectCreate,
+    client: MaybeTemporalDep,
+    settings: SettingsDep,
+    engine: EngineDep,
+    principal: PrincipalDep,
 ) -> ProjectCreated:
-    """Start a project: the read-model row, then its workflow.
+    """Start a project: the read-model row, then its workflow. Its approver is `approver`, else
+    the caller (the key's name; `ceo` for a bare key or the local owner).
 
     Idempotent with `idempotency_key`: the same key returns the same project (409 if the key was
     used for another goal). Without a key every call starts a new project.
     """
-    return await service.start_project(client, settings, engine, body)
+    return await service.start_project(client, settings, engine, body, owner=principal.name)
 
 
 @router.get("", response_model=ProjectList, responses=errors(401, 403, 422))
@@ -88,11 +94,14 @@ async def get_project(
     "/{project_id}/steer",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
-    responses=errors(401, 403, 404, 409, 422, 503),
+    responses=errors(401, 403, 404, 409, 413, 422, 503),
 )
-async def steer_project(project_id: str, body: SteerIn, client: MaybeTemporalDep, engine: EngineDep) -> Accepted:
-    """Send an instruction (signal `steer`); the remaining plan is revised. Not idempotent."""
-    await service.steer(client, engine, project_id, SteerInstruction(instruction=body.instruction, by=body.by or "ceo"))
+async def steer_project(
+    project_id: str, body: SteerIn, client: MaybeTemporalDep, engine: EngineDep, principal: PrincipalDep
+) -> Accepted:
+    """Send an instruction (signal `steer`); the remaining plan is revised. Not idempotent.
+    Recorded as from the caller; a different `by` is refused (403)."""
+    await service.steer(client, engine, project_id, body.instruction, principal, body.by)
     return Accepted(project_id=project_id)
 
 

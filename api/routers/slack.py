@@ -8,12 +8,13 @@ then replaces the original message with who decided (or tells the clicker why it
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException, Request, status
+from pydantic_core import from_json
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.signature import SignatureVerifier
@@ -27,6 +28,7 @@ from workflows.models import Channel, GateDecision
 
 router = APIRouter(prefix="/slack", tags=["slack"])
 log = logging.getLogger("boardroom.slack")
+MAX_ID = 200
 
 
 def signature_ok(settings: Settings, body: bytes, timestamp: str | None, signature: str | None) -> bool:
@@ -38,10 +40,11 @@ def signature_ok(settings: Settings, body: bytes, timestamp: str | None, signatu
         return False
 
 
-@router.post("/interactions", response_model=SlackAck, responses=errors(401, 422))
+@router.post("/interactions", response_model=SlackAck, responses=errors(401, 413, 422))
 async def interactions(request: Request, background: BackgroundTasks) -> SlackAck:
-    """A button press; verified, acknowledged at once, applied in the background. Idempotent:
-    a second press on a decided gate only reports who decided."""
+    """A button press; verified, acknowledged at once, applied in the background as the approver
+    the Slack user id maps to (BOARDROOM_SLACK_APPROVERS; unmapped users are told so and nothing
+    changes). Idempotent: a second press on a decided gate only reports who decided."""
     settings: Settings = request.app.state.settings
     body = await request.body()
     if not signature_ok(
@@ -53,15 +56,30 @@ async def interactions(request: Request, background: BackgroundTasks) -> SlackAc
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or stale Slack request signature")
     raw = parse_qs(body.decode("utf-8", errors="replace")).get("payload", [""])[0]
     try:
-        payload = json.loads(raw)
+        # pydantic's parser: bounded nesting (a payload nested 50k deep is an error, not a
+        # RecursionError), and lone surrogates refused.
+        payload = from_json(raw)
     except ValueError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the form has no JSON `payload`") from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the form has no valid JSON `payload`") from None
     if not isinstance(payload, dict):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "`payload` must be a JSON object")
     action = parse_block_action(payload)
     if action is None:
         return SlackAck()  # e.g. the "Open in browser" button: nothing to do
-    background.add_task(apply_action, request.app, action)
+    if len(action.gate_id) > MAX_ID or len(action.user_id) > MAX_ID:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "gate or user id too long")
+    approver = settings.slack_approver_map.get(action.user_id)
+    if approver is None:
+        # Authorisation by Slack user id, never by the (editable) username: unknown → refused.
+        log.warning("slack: decision on %s by unmapped Slack user %s refused", action.gate_id, action.user_id)
+        background.add_task(
+            _reply,
+            action,
+            f"Your Slack user ({action.user_id or 'unknown'}) is not a Boardroom approver, so nothing was "
+            "decided. An administrator maps Slack users to approvers with BOARDROOM_SLACK_APPROVERS.",
+        )
+        return SlackAck()
+    background.add_task(apply_action, request.app, replace(action, user=approver))
     return SlackAck()
 
 
@@ -107,7 +125,8 @@ async def _update_message(settings: Settings, action: SlackAction, text: str, bl
 
 
 async def apply_action(app: FastAPI, action: SlackAction) -> None:
-    """Decide the gate through the workflow update (channel slack, approver the Slack user)."""
+    """Decide the gate through the workflow update (channel slack, approver `action.user`: the
+    approver the Slack user id maps to)."""
     settings: Settings = app.state.settings
     engine = app.state.engine
     client = getattr(app.state, "temporal", None)

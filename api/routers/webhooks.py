@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
+import math
 import urllib.parse
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -22,14 +22,16 @@ import stripe
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.payload_guard import PayloadTooLarge, check_payloads
 from store.tables import BusinessEventRecord, IntegrationRecord, Project
 from workflows.ids import project_workflow_id
 from workflows.models import BusinessEvent
@@ -61,6 +63,7 @@ class WebhookError(BaseModel):
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": WebhookError, "description": "Bad signature or malformed body; nothing was stored"},
+    413: {"model": WebhookError, "description": "Body (or the event it maps to) too large; nothing was stored"},
     503: {
         "model": WebhookError,
         "description": "Temporal could not be reached; the event is stored and routed on redelivery",
@@ -83,12 +86,12 @@ class StripeEventIn(_Lenient):
 
 
 class GitHubRepository(_Lenient):
-    full_name: str
-    html_url: str | None = None
+    full_name: str = Field(max_length=200)
+    html_url: str | None = Field(None, max_length=500)
 
 
 class GitHubIssue(_Lenient):
-    number: int
+    number: int = Field(ge=0, le=2**31)
     title: str = ""
 
 
@@ -109,10 +112,31 @@ def _bad_request(detail: str) -> JSONResponse:
 # --- mapping provider payloads to business events --------------------------------------------
 
 
-def _cents(value: Any) -> float:
+# One event moves the KPIs by at most this much; anything larger is a malformed delivery.
+MAX_EVENT_CENTS = 100_000_000  # $1,000,000
+MAX_EVENT_ID = 200
+MAX_SUMMARY = 500
+
+
+def _cents(value: Any, field: str) -> float:
+    """Stripe amounts are whole, non-negative numbers of cents; in dollars, or a 400."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _BadRequest("amount is not a number")
-    return round(value / 100, 2)
+        raise _BadRequest(f"{field} is not a number")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise _BadRequest(f"{field} must be a whole number of cents, not {value!r}")
+    if not 0 <= value <= MAX_EVENT_CENTS:
+        raise _BadRequest(f"{field} must be between 0 and {MAX_EVENT_CENTS} cents, not {value!r}")
+    return round(int(value) / 100, 2)
+
+
+def checked_event(event: BusinessEvent) -> BusinessEvent:
+    """Every value that goes into the signal, checked before anything is stored or routed: the
+    workflow would drop an event it cannot decode (an infinite amount serializes as null)."""
+    if not event.id or len(event.id) > MAX_EVENT_ID:
+        raise _BadRequest(f"event id must be 1 to {MAX_EVENT_ID} characters")
+    if not (math.isfinite(event.amount_usd) and 0 <= event.amount_usd <= MAX_EVENT_CENTS / 100):
+        raise _BadRequest(f"amount out of range: {event.amount_usd!r}")
+    return event.model_copy(update={"summary": event.summary[:MAX_SUMMARY]})
 
 
 def stripe_business_event(evt: StripeEventIn) -> tuple[str | None, BusinessEvent] | None:
@@ -126,13 +150,13 @@ def stripe_business_event(evt: StripeEventIn) -> tuple[str | None, BusinessEvent
     if (evt.type == "checkout.session.completed" and obj.get("payment_status") != "unpaid") or (
         evt.type == "checkout.session.async_payment_succeeded"
     ):
-        amount = _cents(obj.get("amount_total") or 0)
+        amount = _cents(obj.get("amount_total", 0), "amount_total")
         summary = f"checkout {obj.get('id', '')} paid {amount:.2f} {currency}"
         return project_id, BusinessEvent(
             id=event_id, source="stripe", kind="payment", amount_usd=amount, summary=summary
         )
     if evt.type == "charge.refunded":
-        amount = _cents(obj.get("amount_refunded") or 0)
+        amount = _cents(obj.get("amount_refunded", 0), "amount_refunded")
         summary = f"charge {obj.get('id', '')} refunded {amount:.2f} {currency}"
         return project_id, BusinessEvent(
             id=event_id, source="stripe", kind="refund", amount_usd=amount, summary=summary
@@ -235,8 +259,12 @@ async def _signal(client: Client, project_id: str, event: BusinessEvent) -> bool
 
 
 async def _route(
-    session: Session, client: Client, project_id: str | None, event: BusinessEvent
+    session: Session, client: Client, project_id: str | None, event: BusinessEvent, max_payload: int
 ) -> WebhookAck | JSONResponse:
+    try:
+        check_payloads(pydantic_data_converter.payload_converter, [event], max_payload, "the business event")
+    except PayloadTooLarge as exc:
+        return JSONResponse(status_code=413, content={"detail": str(exc)})
     if project_id is None or not await run_in_threadpool(_known_project, session, project_id):
         log.info("business event %s ignored: unknown project %r", event.id, project_id)
         return WebhookAck(status="ignored", event_id=event.id, kind=event.kind, reason="unknown project")
@@ -292,19 +320,27 @@ async def stripe_webhook(
     try:
         evt = StripeEventIn.model_validate_json(payload)
         mapped = stripe_business_event(evt)
+        if mapped is not None:
+            mapped = (mapped[0], checked_event(mapped[1]))
     except (ValidationError, _BadRequest) as exc:
         return _bad_request(f"malformed Stripe event: {exc}".splitlines()[0])
     if mapped is None:
-        return WebhookAck(status="ignored", event_id=f"stripe:{evt.id}", reason=f"event type {evt.type} not tracked")
+        return WebhookAck(
+            status="ignored",
+            event_id=f"stripe:{evt.id}"[:MAX_EVENT_ID],
+            reason=f"event type {evt.type[:100]} not tracked",
+        )
     project_id, event = mapped
-    return await _route(session, client, project_id, event)
+    return await _route(session, client, project_id, event, settings.max_workflow_payload_bytes)
 
 
-def _github_body(payload: bytes, content_type: str) -> Any:
+def _github_event(payload: bytes, content_type: str) -> GitHubIssuesEventIn:
+    """The issues event, parsed by pydantic: bounded nesting (100k nested `[` is a validation
+    error, not a RecursionError), lone surrogates refused."""
     if content_type.startswith("application/x-www-form-urlencoded"):
         form = urllib.parse.parse_qs(payload.decode("utf-8"))
-        return json.loads(form.get("payload", ["null"])[0])
-    return json.loads(payload)
+        return GitHubIssuesEventIn.model_validate_json(form.get("payload", ["null"])[0])
+    return GitHubIssuesEventIn.model_validate_json(payload)
 
 
 @router.post("/github", response_model=WebhookAck, responses=RESPONSES)
@@ -330,19 +366,23 @@ async def github_webhook(
     if x_github_event != "issues":
         return WebhookAck(status="ignored", event_id=event_id, reason=f"event {x_github_event} not tracked")
     try:
-        body = GitHubIssuesEventIn.model_validate(_github_body(payload, request.headers.get("content-type", "")))
-    except (ValueError, ValidationError) as exc:
+        body = _github_event(payload, request.headers.get("content-type", ""))
+        kind = GITHUB_ISSUE_KINDS.get(body.action)
+        if kind is None:
+            return WebhookAck(
+                status="ignored", event_id=event_id, reason=f"issues action {body.action[:100]} not tracked"
+            )
+        event = checked_event(
+            BusinessEvent(
+                id=event_id,
+                source="github",
+                kind=kind,
+                summary=f"{body.repository.full_name}#{body.issue.number} {body.action}: {body.issue.title}",
+            )
+        )
+    except (ValueError, ValidationError, _BadRequest) as exc:
         return _bad_request(f"malformed GitHub event: {exc}".splitlines()[0])
-    kind = GITHUB_ISSUE_KINDS.get(body.action)
-    if kind is None:
-        return WebhookAck(status="ignored", event_id=event_id, reason=f"issues action {body.action} not tracked")
-    event = BusinessEvent(
-        id=event_id,
-        source="github",
-        kind=kind,
-        summary=f"{body.repository.full_name}#{body.issue.number} {body.action}: {body.issue.title}"[:500],
-    )
     project_id = await run_in_threadpool(
         find_github_project, session, body.repository.full_name, body.repository.html_url
     )
-    return await _route(session, client, project_id, event)
+    return await _route(session, client, project_id, event, settings.max_workflow_payload_bytes)

@@ -30,5 +30,7 @@
 
   var source = new EventSource(url);
   source.addEventListener("changed", refresh);
+  // Whatever changed between this page's render and the subscription (or during a reconnect).
+  source.addEventListener("open", refresh);
   document.body.setAttribute("data-live-connected", "1");
 })();

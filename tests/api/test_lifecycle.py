@@ -126,7 +126,7 @@ async def test_start_decide_advance_steer_cancel(
 async def test_slack_decision_and_approver_policy(
     dev_env: WorkflowEnvironment, live_settings: Settings, live_api: AppClient
 ) -> None:
-    async with worker(dev_env, live_settings), live_api() as http:
+    async with worker(dev_env, live_settings), live_api(slack_approvers="U42:alice") as http:
         created = await http.post("/projects", json={"goal": "A newsletter about tea", "approver": "alice"})
         assert created.status_code == 201, created.text
         pid = created.json()["id"]

@@ -109,7 +109,9 @@ async def test_press_on_a_decided_gate_shows_who_decided(
         response_url=f"{slack.base_url}/actions/T1/1/abc",
     )
     body = form(payload)
-    async with offline_api(slack_bot_token="xoxb-test", slack_api_url=slack.api_url) as http:
+    async with offline_api(
+        slack_bot_token="xoxb-test", slack_api_url=slack.api_url, slack_approvers="U42:alice"
+    ) as http:
         resp = await http.post("/slack/interactions", content=body, headers=signed(body))
     assert resp.status_code == 200
     # the background task has run by the time the ASGI call returns

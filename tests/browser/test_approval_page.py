@@ -57,11 +57,20 @@ async def shoot(page: Page, artifacts: Path, name: str) -> Path:
     return path
 
 
+# Console messages about the Content-Security-Policy: the pages must need nothing it refuses.
+CSP_VIOLATIONS: list[str] = []
+
+
 async def new_page(browser: Browser, viewport: dict[str, int]) -> tuple[BrowserContext, Page]:
     context = await browser.new_context(viewport=viewport, locale="en-US")  # type: ignore[arg-type]
     context.set_default_timeout(UI_WAIT_MS)
     context.set_default_navigation_timeout(UI_WAIT_MS)
-    return context, await context.new_page()
+    page = await context.new_page()
+    page.on(
+        "console",
+        lambda msg: CSP_VIOLATIONS.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return context, page
 
 
 async def test_request_changes_then_approve_the_revised_plan(
@@ -191,6 +200,7 @@ async def test_request_changes_then_approve_the_revised_plan(
             await small.goto(f"{stack.base_url}/")
             await expect(small.locator("section.card", has_text=NAME)).to_be_visible()
             await shoot(small, artifacts, "dashboard-phone")
+            assert CSP_VIOLATIONS == [], CSP_VIOLATIONS
         finally:
             await desktop.close()
             await phone.close()

@@ -14,6 +14,8 @@ from tests.browser.test_approval_page import DESKTOP, PHONE, new_page, pending_g
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+# A hang guard for live updates (a change reaches the page in about a second).
+LIVE_MS = 30_000
 
 
 async def test_start_watch_steer_and_decide_from_the_console(browser: Browser, stack: Stack, artifacts: Path) -> None:
@@ -38,7 +40,7 @@ async def test_start_watch_steer_and_decide_from_the_console(browser: Browser, s
         await expect(page.locator("body[data-live-connected='1']")).to_have_count(1)
         await page.evaluate("window.__sameDocument = 'yes'")
         interview = await pending_gate(stack, pid, "interview")
-        await expect(page.get_by_role("link", name=interview["title"])).to_be_visible()
+        await expect(page.get_by_role("link", name=interview["title"])).to_be_visible(timeout=LIVE_MS)
         questions = (await http.get(f"/approvals/{interview['id']}")).json()["questions"]
         answers = {q["id"]: f"Answer: {q['text']}" for q in questions}
         decided = await http.post(
@@ -46,7 +48,7 @@ async def test_start_watch_steer_and_decide_from_the_console(browser: Browser, s
         )
         assert decided.status_code == 200, decided.text
         plan = await pending_gate(stack, pid, "plan")
-        await expect(page.get_by_role("link", name=plan["title"])).to_be_visible()
+        await expect(page.get_by_role("link", name=plan["title"])).to_be_visible(timeout=LIVE_MS)
         assert await page.evaluate("window.__sameDocument") == "yes", "the page was reloaded, not updated"
 
         # 3. steer from the page
@@ -75,7 +77,7 @@ async def test_start_watch_steer_and_decide_from_the_console(browser: Browser, s
             return gate["status"] == "approved" and gate["decided_by"] == "ceo" and gate["channel"] == "web"
 
         await eventually(approved, "the inbox decision")
-        await expect(page.get_by_role("link", name=plan["title"])).to_have_count(0)
+        await expect(page.get_by_role("link", name=plan["title"])).to_have_count(0, timeout=LIVE_MS)
         await shoot(page, artifacts, "console-after-decision-desktop")
     finally:
         if "pid" in locals():
