@@ -113,11 +113,13 @@ def render_repository(
     """The files committed for a project: a README, the approved deliverables, and the website
     under docs/ (what GitHub Pages serves).
 
-    The site's own files are not repeated under deliverables/, and HTML files of deliverables are
-    scrubbed of template placeholders, so no placeholder reaches the repository. Deterministic (no
+    The site's own files are not repeated under deliverables/, and every file is scrubbed of
+    template placeholders (a payment one becomes the site's payment link), so no placeholder
+    reaches the repository. Deterministic (no
     timestamps), so a re-run finds every file unchanged and writes nothing.
     """
     files: dict[str, str] = {}
+    link = next(iter(sitelib.payment_links(site)), None) if site else None
     lines = [f"# {data.name}", "", data.goal.strip(), ""]
     if data.offer:
         offer = data.offer
@@ -146,7 +148,8 @@ def render_repository(
         title = doc.title or key
         if doc.content.strip():
             path = f"deliverables/{key}.md"
-            files[path] = doc.content if doc.content.endswith("\n") else doc.content + "\n"
+            content = sitelib.scrub_text(doc.content, link)
+            files[path] = content if content.endswith("\n") else content + "\n"
             lines.append(f"- [{title}]({path})" + (f" — {doc.author_role}" if doc.author_role else ""))
         else:
             lines.append(f"- {title}")
@@ -154,9 +157,7 @@ def render_repository(
         for name, content in sorted((doc.files or {}).items()):
             safe = _safe_path(name)
             if safe and name not in skip:
-                if safe.lower().endswith(sitelib.HTML_SUFFIXES):
-                    content = sitelib.scrub_html(content)
-                files[f"deliverables/{key}/{safe}"] = content
+                files[f"deliverables/{key}/{safe}"] = sitelib.scrub(safe, content, link)
                 lines.append(f"  - [{safe}](deliverables/{key}/{safe})")
     if docs:
         lines.append("")

@@ -130,17 +130,32 @@ def scrub_html(text: str, payment_link: str | None = None) -> str:
     return PLACEHOLDER.sub("", text)
 
 
+def scrub_text(text: str, payment_link: str | None = None) -> str:
+    """Any text shipped with the site (markdown, CSS, READMEs): a payment placeholder becomes the
+    payment link (or says payments are not live yet); any other placeholder is removed."""
+    link = _checked_link(payment_link)
+
+    def replace(m: re.Match[str]) -> str:
+        if _PAYMENT_WORDS.search(m.group(0)):
+            return link or "(payments are not live yet)"
+        return ""
+
+    return PLACEHOLDER.sub(replace, text)
+
+
+def scrub(path: str, content: str, payment_link: str | None = None) -> str:
+    """`scrub_html` for HTML files, `scrub_text` for the rest."""
+    if path.lower().endswith(HTML_SUFFIXES):
+        return scrub_html(content, payment_link)
+    return scrub_text(content, payment_link)
+
+
 def finalize_site(files: Mapping[str, str], payment_link: str | None) -> dict[str, str]:
     """The site as it goes live: the buy button carries `payment_link` (or says clearly that
     payments are not live yet), no placeholder is left in any file, and `index.html` has exactly
     one buy button even when the draft had none. Deterministic: same input, same output."""
     link = _checked_link(payment_link)
-    out: dict[str, str] = {}
-    for path, content in files.items():
-        if path.lower().endswith(HTML_SUFFIXES):
-            out[path] = scrub_html(content, link)
-        else:
-            out[path] = PLACEHOLDER.sub("", content)
+    out = {path: scrub(path, content, link) for path, content in files.items()}
     index = out.get("index.html")
     if index is not None and not _BUY_ELEMENT.search(index):
         element = f'<p class="buy-row">{buy_element(link)}</p>\n'

@@ -347,18 +347,21 @@ def _unique(key: str, used: set[str], fallback: str) -> str:
 
 def export_zip(session: Session, settings: Settings, project: Project) -> bytes:
     """Every deliverable (latest version: markdown and files) and the website as files, with a
-    manifest.json naming ids, titles, versions, QA scores and paths. Deterministic bytes."""
+    manifest.json naming ids, titles, versions, QA scores and paths. Like the published repository,
+    no file carries a template placeholder. Deterministic bytes."""
     tracks = _tracks(session, project.id)
     site = current_site(session, project.id)
     entries: dict[str, str] = {}
     manifest_items: list[dict[str, Any]] = []
     used: set[str] = set()
+    link = next(iter(sitelib.payment_links(site.files)), None) if site else None
     for track in tracks:
         base = _base(settings, track, project)
         doc = track.latest
         key = _unique(slugify(track.task_id), used, f"d{track.id}")
         path = f"deliverables/{key}.md"
-        entries[path] = doc.content if doc.content.endswith("\n") else doc.content + "\n"
+        text = sitelib.scrub_text(doc.content, link)
+        entries[path] = text if text.endswith("\n") else text + "\n"
         # The site's own files are in site/ (finalized); not repeated here.
         skip = sitelib.site_source_paths(doc.files) if site and site.task_id == track.task_id else set()
         file_paths: list[str] = []
@@ -366,9 +369,7 @@ def export_zip(session: Session, settings: Settings, project: Project) -> bytes:
             safe = sitelib.safe_path(name)
             if safe is None or name in skip:
                 continue
-            if safe.lower().endswith(sitelib.HTML_SUFFIXES):
-                content = sitelib.scrub_html(content)
-            entries[f"deliverables/{key}/{safe}"] = content
+            entries[f"deliverables/{key}/{safe}"] = sitelib.scrub(safe, content, link)
             file_paths.append(f"deliverables/{key}/{safe}")
         manifest_items.append(
             {

@@ -12,6 +12,8 @@ from activities.site import (
     payment_links,
     placeholders,
     safe_path,
+    scrub,
+    scrub_text,
     site_files,
     site_source_paths,
 )
@@ -114,3 +116,10 @@ def test_safe_path(path: str, expected: str | None) -> None:
 def test_a_bad_payment_link_is_refused() -> None:
     with pytest.raises(ValueError, match="not a payment link"):
         finalize_site(SITE, 'javascript:alert(1)" onclick="x')
+
+
+def test_text_shipped_with_the_site_loses_its_placeholders() -> None:
+    text = "The button points to `{{PAYMENT_LINK}}`; price {{ PRICE }}; {% if x %}."
+    assert scrub_text(text, None) == "The button points to `(payments are not live yet)`; price ; ."
+    assert scrub_text(text, LINK) == f"The button points to `{LINK}`; price ; ."
+    assert scrub("notes.md", text) == scrub_text(text) and placeholders({"notes.md": scrub_text(text)}) == []
