@@ -27,18 +27,6 @@ CSP = (
 
 def seed_work(seed: Seed, site: dict[str, str] | None = None) -> dict[str, int]:
     """A project with a two-version copy deliverable (failed, then passed QA) and a web one."""
-    state = ProjectState(
-        project_id=PID,
-        name="Kiln & Co",
-        goal="Sell handmade mugs",
-        phase=Phase.execution,
-        status=Status.running,
-        tasks=[
-            TaskView(id="t1-copy", title="Landing copy", role="copywriter", status=TaskStatus.passed),
-            TaskView(id="t2-site", title="Website", role="web-developer", status=TaskStatus.waiting_approval),
-        ],
-    )
-    seed.project(PID, name="Kiln & Co", goal="Sell handmade mugs", state=state.model_dump(mode="json"))
     t0 = now() - timedelta(minutes=10)
     v1 = seed.document(
         PID,
@@ -68,6 +56,27 @@ def seed_work(seed: Seed, site: dict[str, str] | None = None) -> dict[str, int]:
         author_role="web-developer",
         created_at=t0 + timedelta(minutes=2),
     )
+    # The board links each task to its latest version, as the project workflow does.
+    state = ProjectState(
+        project_id=PID,
+        name="Kiln & Co",
+        goal="Sell handmade mugs",
+        phase=Phase.execution,
+        status=Status.running,
+        tasks=[
+            TaskView(
+                id="t1-copy", title="Landing copy", role="copywriter", status=TaskStatus.passed, deliverable_id=v2.id
+            ),
+            TaskView(
+                id="t2-site",
+                title="Website",
+                role="web-developer",
+                status=TaskStatus.waiting_approval,
+                deliverable_id=web.id,
+            ),
+        ],
+    )
+    seed.project(PID, name="Kiln & Co", goal="Sell handmade mugs", state=state.model_dump(mode="json"))
     seed.review(
         v1.id or 0,
         PID,
@@ -233,6 +242,7 @@ async def test_deliverable_page_and_project_page_links(offline_api: AppClient, s
     assert huge.status_code == 404
     assert project.status_code == 200
     # Tasks link to their deliverables; the site preview and the export are linked.
+    assert f'<a href="/deliverables/{ids["v2"]}/view">Landing copy</a>' in project.text
     assert f'href="/projects/{PID}/site/"' in project.text and f'href="/projects/{PID}/export.zip"' in project.text
 
 

@@ -4,21 +4,24 @@ person clones, with no template placeholder anywhere."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from activities.site import broken_local_links, payment_links, placeholders
+from boardroom.client import data_converter
 from boardroom.settings import Settings
 from store.db import session_scope
 from store.tables import Document
 from tests.fakes.stripe_server import FakeStripe
 from tests.integrations.test_publish import clone
 from tests.workflows.helpers import approve_until, cancel_and_wait, start_project
-from workers.worker import create_worker
-from workflows.launch import CHECKLIST
+from workers.worker import create_worker, workflows
+from workflows.launch import CHECKLIST, PATCH_SITE_BEFORE_PUBLISH
 from workflows.models import Phase, TaskStatus
 
 pytestmark = [
@@ -67,3 +70,15 @@ async def test_launch_writes_the_stripe_link_into_the_site_and_ships_it_locally(
         assert [name for name, text in cloned.items() if "{{" in text or "}}" in text] == []
         assert any(name.startswith("deliverables/") for name in cloned)
         await cancel_and_wait(handle)
+
+    # The new launch (behind its patch) replays; recorded v1/v2 launches replay the old path.
+    history = await time_env.client.get_workflow_handle(f"{handle.id}/launch").fetch_history()
+    markers = [
+        e.marker_recorded_event_attributes for e in history.events if e.HasField("marker_recorded_event_attributes")
+    ]
+    patches = {
+        json.loads(p.data)["id"] for m in markers for p in m.details["patch-data"].payloads if "patch-data" in m.details
+    }
+    assert PATCH_SITE_BEFORE_PUBLISH in patches
+    replayed = await Replayer(workflows=workflows(), data_converter=data_converter()).replay_workflow(history)
+    assert replayed.replay_failure is None
