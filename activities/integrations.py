@@ -115,8 +115,8 @@ def render_repository(
 
     The site's own files are not repeated under deliverables/, and every file is scrubbed of
     template placeholders (a payment one becomes the site's payment link), so no placeholder
-    reaches the repository. Deterministic (no
-    timestamps), so a re-run finds every file unchanged and writes nothing.
+    reaches the repository. Deterministic (no timestamps), so a re-run finds every file unchanged
+    and writes nothing.
     """
     files: dict[str, str] = {}
     link = next(iter(sitelib.payment_links(site)), None) if site else None
@@ -362,8 +362,6 @@ class IntegrationActivities:
         if exc.non_retryable:
             await self._record(project_id, IntegrationResult(name=name, status="failed", reason=str(exc)))
 
-    # -- GitHub ----------------------------------------------------------------------------
-
     # -- the website -----------------------------------------------------------------------
 
     @activity.defn(name="finalize_site")
@@ -496,6 +494,7 @@ class IntegrationActivities:
         return await self._record(data.project_id, result)
 
     def local_repo_path(self, data: PublishInput) -> Path:
+        """Where the project's local git repository lives: `<data dir>/repos/<name>-<project id>`."""
         return (self.settings.data_path / "repos" / repo_name(data.name, data.project_id)).resolve()
 
     def _publish_local(self, data: PublishInput, files: dict[str, str]) -> IntegrationResult:

@@ -88,10 +88,11 @@ class LaunchWorkflow(GateClient):
             deliverable_ids=data.deliverable_ids,
             follow_ups=[t.title for t in data.plan.tasks if t.risk == Risk.high],
         )
-        launched: list[IntegrationResult] = []
+        launched: list[IntegrationResult]
         if workflow.patched(PATCH_SITE_BEFORE_PUBLISH):
             stripe = await self._step("launch-stripe", "create_stripe_offer", publish)
-            link = stripe.url if stripe.status == "done" and stripe.url else None
+            # SiteInput bounds the link; a longer one (never seen from Stripe) keeps "not live".
+            link = stripe.url if stripe.status == "done" and stripe.url and len(stripe.url) <= 2000 else None
             site = await self._step(
                 "launch-site",
                 "finalize_site",
