@@ -33,6 +33,7 @@ from api.schemas import (
 )
 from boardroom.settings import Settings
 from store.tables import Document, Project, Review
+from workflows.models import ProjectState
 
 DELIVERABLE_KIND = "deliverable"
 SITE_KIND = sitelib.SITE_KIND
@@ -124,8 +125,7 @@ def _tracks(session: Session, project_id: str, task_id: str | None = None) -> li
     return sorted(by_task.values(), key=lambda t: t.id)
 
 
-def _status(track: Track, project: Project | None) -> DeliverableStatus:
-    state = service.snapshot(project) if project is not None else None
+def _status(track: Track, state: ProjectState | None) -> DeliverableStatus:
     if state is not None:
         view = next((t for t in state.tasks if t.id == track.task_id), None)
         if view is not None:
@@ -151,7 +151,7 @@ def project_url(settings: Settings, project_id: str, tail: str) -> str:
     return f"{settings.public_url.rstrip('/')}/projects/{quote(project_id, safe='')}/{tail}"
 
 
-def _base(settings: Settings, track: Track, project: Project | None) -> dict[str, Any]:
+def _base(settings: Settings, track: Track, state: ProjectState | None) -> dict[str, Any]:
     latest = track.latest
     review = track.latest_review()
     docs = {d.id or 0: d for d in track.versions}
@@ -166,7 +166,7 @@ def _base(settings: Settings, track: Track, project: Project | None) -> dict[str
         "qa_score": review.score if review else None,
         "passed": review.passed if review else None,
         "scored_by": scored_by(_provider_of(review, docs)) if review else None,
-        "status": _status(track, project),
+        "status": _status(track, state),
         "provider": latest.provider,
         "created_at": track.versions[0].created_at,
         "updated_at": latest.created_at,
@@ -176,7 +176,8 @@ def _base(settings: Settings, track: Track, project: Project | None) -> dict[str
 
 
 def list_deliverables(session: Session, settings: Settings, project: Project) -> list[DeliverableItem]:
-    return [DeliverableItem(**_base(settings, t, project)) for t in _tracks(session, project.id)]
+    state = service.snapshot(project)
+    return [DeliverableItem(**_base(settings, t, state)) for t in _tracks(session, project.id)]
 
 
 def find_track(session: Session, deliverable_id: int) -> tuple[Track, Project | None]:
@@ -259,7 +260,7 @@ def get_deliverable(
         for r in track.reviews
     ]
     return DeliverableDetail(
-        **_base(settings, track, project),
+        **_base(settings, track, service.snapshot(project) if project else None),
         shown_version=shown.version,
         content=shown.content,
         files=dict(shown.files) if shown.files else None,
@@ -350,13 +351,14 @@ def export_zip(session: Session, settings: Settings, project: Project) -> bytes:
     manifest.json naming ids, titles, versions, QA scores and paths. Like the published repository,
     no file carries a template placeholder. Deterministic bytes."""
     tracks = _tracks(session, project.id)
+    state = service.snapshot(project)
     site = current_site(session, project.id)
     entries: dict[str, str] = {}
     manifest_items: list[dict[str, Any]] = []
     used: set[str] = set()
     link = next(iter(sitelib.payment_links(site.files)), None) if site else None
     for track in tracks:
-        base = _base(settings, track, project)
+        base = _base(settings, track, state)
         doc = track.latest
         key = _unique(slugify(track.task_id), used, f"d{track.id}")
         path = f"deliverables/{key}.md"
