@@ -175,9 +175,16 @@ def _base(settings: Settings, track: Track, state: ProjectState | None) -> dict[
     }
 
 
+def _board_order(tracks: list[Track], state: ProjectState | None) -> list[Track]:
+    """The project board's task order when the state knows it; first-produced first otherwise."""
+    order = {t.id: i for i, t in enumerate(state.tasks)} if state else {}
+    return sorted(tracks, key=lambda t: (order.get(t.task_id, len(order)), t.id))
+
+
 def list_deliverables(session: Session, settings: Settings, project: Project) -> list[DeliverableItem]:
     state = service.snapshot(project)
-    return [DeliverableItem(**_base(settings, t, state)) for t in _tracks(session, project.id)]
+    tracks = _board_order(_tracks(session, project.id), state)
+    return [DeliverableItem(**_base(settings, t, state)) for t in tracks]
 
 
 def find_track(session: Session, deliverable_id: int) -> tuple[Track, Project | None]:
@@ -350,8 +357,8 @@ def export_zip(session: Session, settings: Settings, project: Project) -> bytes:
     """Every deliverable (latest version: markdown and files) and the website as files, with a
     manifest.json naming ids, titles, versions, QA scores and paths. Like the published repository,
     no file carries a template placeholder. Deterministic bytes."""
-    tracks = _tracks(session, project.id)
     state = service.snapshot(project)
+    tracks = _board_order(_tracks(session, project.id), state)
     site = current_site(session, project.id)
     entries: dict[str, str] = {}
     manifest_items: list[dict[str, Any]] = []

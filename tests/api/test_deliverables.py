@@ -356,3 +356,23 @@ async def test_export_zip_holds_every_deliverable_the_site_and_a_manifest(offlin
     assert not any("{{" in text for text in files.values())
     site = {name.removeprefix("site/"): text for name, text in files.items() if name.startswith("site/")}
     assert broken_local_links(site) == [] and NOT_LIVE_BUY in site["index.html"]
+
+
+async def test_deliverables_follow_the_board_order(offline_api: AppClient, seed: Seed) -> None:
+    late = seed.document(PID, task_id="research", title="Research", content="# R")
+    early = seed.document(PID, task_id="spec", title="Spec", content="# S")
+    orphan = seed.document(PID, task_id="gone", title="Dropped from the plan", content="# G")
+    state = ProjectState(
+        project_id=PID,
+        name="Kiln & Co",
+        goal="Sell handmade mugs",
+        tasks=[TaskView(id="spec", title="Spec", role="pm"), TaskView(id="research", title="Research", role="r")],
+    )
+    seed.project(PID, state=state.model_dump(mode="json"))
+    async with offline_api() as http:
+        items = (await http.get(f"/projects/{PID}/deliverables")).json()["items"]
+    assert [(i["id"], i["status"]) for i in items] == [
+        (early.id, "pending"),
+        (late.id, "pending"),
+        (orphan.id, "draft"),
+    ]
