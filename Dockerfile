@@ -42,6 +42,11 @@ FROM python:3.11.13-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="boardroom" \
       org.opencontainers.image.description="Boardroom worker and API: ENTRYPOINT boardroom, CMD worker or api"
 
+# git: without GITHUB_TOKEN, launch publishes to a local git repository in the data directory.
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends git \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 boardroom \
     && useradd --system --uid 10001 --gid 10001 --home-dir /app --shell /usr/sbin/nologin boardroom \
     && mkdir -p /app/.data \

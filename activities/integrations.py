@@ -1,9 +1,11 @@
-"""Launch integrations: GitHub repository, Stripe offer, Slack announcement, and their validation.
+"""Launch integrations: the website, the repository (GitHub with Pages, or a local git repository),
+the Stripe offer, the Slack announcement, and their validation.
 
 Credentials come from `Settings` through the constructor, never from activity arguments, so no
 secret ever enters a workflow history. An integration without credentials returns `skipped`
 with its reason; every result is upserted into `IntegrationRecord` (one row per project and
-integration) so the API can show what launch did and why.
+integration) so the API can show what launch did and why. Without GITHUB_TOKEN the repository is
+published to a local git repository in the data directory instead (status `local`, with its path).
 
 Error policy: authentication, permission and bad-request failures raise a non-retryable
 `ApplicationError` (and are recorded as `failed`); 5xx, rate limits and network failures raise a
@@ -20,6 +22,7 @@ import urllib.error
 import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import requests
@@ -34,12 +37,18 @@ from sqlmodel import col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import site as sitelib
+from activities.publish import GitFailed, GitUnavailable, LocalGitRepository
 from boardroom.settings import PLACEHOLDER, Settings
 from store.db import session_scope
 from store.tables import Document, IntegrationRecord
-from workflows.models import IntegrationResult, PublishInput, ValidateLaunchInput
+from workflows.models import IntegrationResult, PublishInput, SiteInput, ValidateLaunchInput
 
-IntegrationName = Literal["github", "stripe", "slack"]
+IntegrationName = Literal["github", "stripe", "slack", "site"]
+
+SITE_KIND = sitelib.SITE_KIND
+# Where the site goes in the published repository: GitHub Pages serves a branch's /docs folder.
+SITE_FOLDER = "docs"
 
 # Error types; the first two (and LiveKeyRefused) are never retried, see workflows/options.py.
 AUTH_ERROR = "IntegrationAuthFailed"
@@ -84,7 +93,7 @@ def git_blob_sha(content: bytes) -> str:
 
 
 def _safe_path(path: str) -> str:
-    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".", "..") and p.lower() != ".git"]
     return "/".join(re.sub(r"[^A-Za-z0-9_.-]+", "-", p) for p in parts)
 
 
@@ -92,12 +101,25 @@ def _doc_key(doc: Document) -> str:
     return slugify(doc.task_id) or f"doc-{doc.id}"
 
 
-def render_repository(data: PublishInput, docs: list[Document]) -> dict[str, str]:
-    """The files committed for a project: a README plus the approved deliverables.
+def pick_site_source(docs: list[Document]) -> Document | None:
+    """The deliverable that holds the website: the newest one whose files have an index.html."""
+    with_site = [d for d in docs if sitelib.site_files(d.files) is not None]
+    return max(with_site, key=lambda d: d.id or 0) if with_site else None
 
-    Deterministic (no timestamps), so a re-run finds every file unchanged and writes nothing.
+
+def render_repository(
+    data: PublishInput, docs: list[Document], site: dict[str, str] | None = None, site_task: str = ""
+) -> dict[str, str]:
+    """The files committed for a project: a README, the approved deliverables, and the website
+    under docs/ (what GitHub Pages serves).
+
+    The site's own files are not repeated under deliverables/, and every file is scrubbed of
+    template placeholders (a payment one becomes the site's payment link), so no placeholder
+    reaches the repository. Deterministic (no timestamps), so a re-run finds every file unchanged
+    and writes nothing.
     """
     files: dict[str, str] = {}
+    link = next(iter(sitelib.payment_links(site)), None) if site else None
     lines = [f"# {data.name}", "", data.goal.strip(), ""]
     if data.offer:
         offer = data.offer
@@ -109,6 +131,16 @@ def render_repository(data: PublishInput, docs: list[Document]) -> dict[str, str
         ]
         if offer.description:
             lines += [offer.description.strip(), ""]
+    if site:
+        lines += [
+            "## Website",
+            "",
+            f"The website is in [{SITE_FOLDER}/]({SITE_FOLDER}/index.html): open `{SITE_FOLDER}/index.html` in a "
+            f"browser, or serve it with `python -m http.server -d {SITE_FOLDER}`.",
+            "",
+        ]
+        for path, content in sorted(site.items()):
+            files[f"{SITE_FOLDER}/{path}"] = content
     if docs:
         lines += ["## Deliverables", ""]
     for doc in docs:
@@ -116,14 +148,16 @@ def render_repository(data: PublishInput, docs: list[Document]) -> dict[str, str
         title = doc.title or key
         if doc.content.strip():
             path = f"deliverables/{key}.md"
-            files[path] = doc.content if doc.content.endswith("\n") else doc.content + "\n"
+            content = sitelib.scrub_text(doc.content, link)
+            files[path] = content if content.endswith("\n") else content + "\n"
             lines.append(f"- [{title}]({path})" + (f" — {doc.author_role}" if doc.author_role else ""))
         else:
             lines.append(f"- {title}")
+        skip = sitelib.site_source_paths(doc.files) if site and doc.task_id == site_task else set()
         for name, content in sorted((doc.files or {}).items()):
             safe = _safe_path(name)
-            if safe:
-                files[f"deliverables/{key}/{safe}"] = content
+            if safe and name not in skip:
+                files[f"deliverables/{key}/{safe}"] = sitelib.scrub(safe, content, link)
                 lines.append(f"  - [{safe}](deliverables/{key}/{safe})")
     if docs:
         lines.append("")
@@ -131,6 +165,16 @@ def render_repository(data: PublishInput, docs: list[Document]) -> dict[str, str
         lines += ["## Follow-ups", "", *(f"- {t}" for t in data.follow_ups), ""]
     lines += ["---", "", f"Published by Boardroom for project `{data.project_id}`.", ""]
     return {"README.md": "\n".join(lines), **files}
+
+
+def site_markdown(source: Document, files: dict[str, str], payment_link: str | None) -> str:
+    """The note stored with a launched site (the Document's `content`)."""
+    payments = f"Payments are live: {payment_link}" if payment_link else "Payments are not live yet."
+    listing = "\n".join(f"- `{path}`" for path in sorted(files))
+    return (
+        f"# {source.title or 'Website'}, as launched\n\n"
+        f"From version {source.version} of task `{source.task_id}`. {payments}\n\n## Files\n\n{listing}\n"
+    )
 
 
 def idempotency_key(kind: str) -> str:
@@ -215,6 +259,7 @@ class IntegrationActivities:
         """The bound activity methods, for the worker."""
         return [
             self.publish_github,
+            self.finalize_site,
             self.create_stripe_offer,
             self.announce_slack,
             self.validate_launch,
@@ -317,25 +362,167 @@ class IntegrationActivities:
         if exc.non_retryable:
             await self._record(project_id, IntegrationResult(name=name, status="failed", reason=str(exc)))
 
+    # -- the website -----------------------------------------------------------------------
+
+    @activity.defn(name="finalize_site")
+    async def finalize_site(self, data: SiteInput) -> IntegrationResult:
+        """Writes the payment link (or a button saying payments are not live yet) into the website
+        found among the launched deliverables, removes any template placeholder, checks that every
+        local link resolves, and stores the result as a Document of kind "site" so the preview
+        shows the live site. Idempotent: an unchanged site is stored once; a re-run returns it."""
+        try:
+            docs = await asyncio.to_thread(self._load_documents, data.deliverable_ids)
+            source = pick_site_source(docs)
+            if source is None:
+                return await self._skipped(data.project_id, "site", "no launched deliverable has an index.html")
+            raw = sitelib.site_files(source.files) or {}
+            try:
+                files = sitelib.finalize_site(raw, data.payment_link)
+            except ValueError as exc:
+                raise _fatal(BAD_REQUEST, f"site: {exc}") from None
+            doc = await asyncio.to_thread(self._store_site, data.project_id, source, files, data.payment_link)
+        except ApplicationError as exc:
+            await self._failed(data.project_id, "site", exc)
+            raise
+        return await self._record(data.project_id, self._site_result(data.project_id, doc, source.id))
+
+    def _site_result(self, project_id: str, doc: Document, source_id: int | None = None) -> IntegrationResult:
+        files = doc.files or {}
+        problems = [*sitelib.placeholders(files), *sitelib.broken_local_links(files)]
+        link = next(iter(sitelib.payment_links(files)), None)
+        preview = f"{self.settings.public_url.rstrip('/')}/projects/{urllib.parse.quote(project_id, safe='')}/site/"
+        payments = f"payments are live ({link})" if link else "payments are not live yet"
+        return IntegrationResult(
+            name="site",
+            status="failed" if problems else "done",
+            url=preview,
+            reason=(f"{len(problems)} problem(s): " + "; ".join(problems[:10])) if problems else f"ready; {payments}",
+            details={
+                "project_id": project_id,
+                "document_id": str(doc.id),
+                "version": str(doc.version),
+                "source_document_id": str(source_id or ""),
+                "payment_link": link or "",
+                "files": "\n".join(sorted(files)),
+            },
+        )
+
+    def _store_site(self, project_id: str, source: Document, files: dict[str, str], link: str | None) -> Document:
+        """The launched site as a Document(kind="site"): a new version only when it changed."""
+        for attempt in range(2):
+            with session_scope(self.settings.database_url) as session:
+                latest = session.exec(
+                    select(Document)
+                    .where(Document.project_id == project_id, Document.kind == SITE_KIND)
+                    .order_by(col(Document.id).desc())
+                    .limit(1)
+                ).first()
+                if latest is not None and latest.files == files and latest.task_id == source.task_id:
+                    return latest
+                last = session.exec(
+                    select(Document.version)
+                    .where(
+                        Document.project_id == project_id,
+                        Document.kind == SITE_KIND,
+                        Document.task_id == source.task_id,
+                    )
+                    .order_by(col(Document.version).desc())
+                    .limit(1)
+                ).first()
+                doc = Document(
+                    project_id=project_id,
+                    kind=SITE_KIND,
+                    task_id=source.task_id,
+                    version=(last or 0) + 1,
+                    title=(source.title or "Website")[:280] + " (launched)",
+                    content=site_markdown(source, files, link),
+                    files=files,
+                    author_role="launch-manager",
+                    provider="boardroom",
+                    created_at=datetime.now(UTC),
+                )
+                session.add(doc)
+                try:
+                    session.commit()
+                except IntegrityError:
+                    # A concurrent attempt stored this version first: look again.
+                    session.rollback()
+                    if attempt:
+                        raise
+                    continue
+                session.refresh(doc)
+                return doc
+        raise RuntimeError("unreachable")
+
+    def _load_site(self, data: PublishInput, docs: list[Document]) -> tuple[dict[str, str] | None, str]:
+        """The site to publish and the task it came from: the launched one when launch stored it,
+        else the site among the deliverables, finalized without a payment link."""
+        if data.site_document_id is not None:
+            with session_scope(self.settings.database_url) as session:
+                doc = session.get(Document, data.site_document_id)
+            if doc is None or doc.project_id != data.project_id or not doc.files:
+                raise _fatal(BAD_REQUEST, f"site document {data.site_document_id} not found")
+            return dict(doc.files), doc.task_id
+        source = pick_site_source(docs)
+        if source is None:
+            return None, ""
+        return sitelib.finalize_site(sitelib.site_files(source.files) or {}, None), source.task_id
+
     # -- GitHub ----------------------------------------------------------------------------
 
     @activity.defn(name="publish_github")
     async def publish_github(self, data: PublishInput) -> IntegrationResult:
-        """Creates or reuses the project repository, commits the deliverables and a README and
-        opens one issue per follow-up. Idempotent: unchanged files and existing issue titles
-        are left alone, so a re-run after a crash creates nothing twice."""
-        if not self.settings.github_token:
-            return await self._skipped(data.project_id, "github", "GITHUB_TOKEN is not set")
+        """Creates or reuses the project repository, commits the deliverables, the website (under
+        docs/, served by GitHub Pages, which it turns on) and a README, and opens one issue per
+        follow-up. Without GITHUB_TOKEN the same files go to a local git repository in the data
+        directory (status `local`). Idempotent: unchanged files, existing issue titles and an
+        enabled Pages site are left alone, so a re-run after a crash creates nothing twice."""
         try:
             docs = await asyncio.to_thread(self._load_documents, data.deliverable_ids)
-            files = render_repository(data, docs)
-            result = await asyncio.to_thread(self._publish_github_sync, data, files)
+            site, site_task = await asyncio.to_thread(self._load_site, data, docs)
+            files = render_repository(data, docs, site, site_task)
+            if not self.settings.github_token:
+                try:
+                    result = await asyncio.to_thread(self._publish_local, data, files)
+                except GitUnavailable as exc:
+                    return await self._skipped(data.project_id, "github", f"GITHUB_TOKEN is not set and {exc}")
+            else:
+                result = await asyncio.to_thread(self._publish_github_sync, data, files, site is not None)
         except ApplicationError as exc:
             await self._failed(data.project_id, "github", exc)
             raise
         return await self._record(data.project_id, result)
 
-    def _publish_github_sync(self, data: PublishInput, files: dict[str, str]) -> IntegrationResult:
+    def local_repo_path(self, data: PublishInput) -> Path:
+        """Where the project's local git repository lives: `<data dir>/repos/<name>-<project id>`."""
+        return (self.settings.data_path / "repos" / repo_name(data.name, data.project_id)).resolve()
+
+    def _publish_local(self, data: PublishInput, files: dict[str, str]) -> IntegrationResult:
+        repo = LocalGitRepository(self.local_repo_path(data))
+        try:
+            published = repo.publish(files, f"Boardroom: publish {data.name} ({data.project_id})")
+        except GitFailed as exc:
+            raise _transient(f"local git publish: {exc}") from exc
+        except (ValueError, OSError) as exc:
+            raise _fatal(BAD_REQUEST, f"local git publish: {exc}") from exc
+        path = str(published.path)
+        return IntegrationResult(
+            name="github",
+            status="local",
+            url=published.path.as_uri(),
+            reason=f"GITHUB_TOKEN is not set: published to the local git repository {path} (git clone {path})",
+            details={
+                "project_id": data.project_id,
+                "path": path,
+                "commit": published.commit,
+                "committed": str(published.committed).lower(),
+                "files": "\n".join(published.files),
+            },
+        )
+
+    def _publish_github_sync(
+        self, data: PublishInput, files: dict[str, str], has_site: bool = False
+    ) -> IntegrationResult:
         gh = self._github()
         try:
             repo = self._ensure_repo(gh, data)
@@ -344,10 +531,12 @@ class IntegrationActivities:
                 written += self._put_file(repo, path, content, f"Boardroom: publish {path}")
             opened = self._open_issues(repo, data)
             hook = self._ensure_hook(repo)
+            pages_url, pages = self._ensure_pages(gh, repo) if has_site else (None, "no website to serve")
             return IntegrationResult(
                 name="github",
                 status="done",
                 url=repo.html_url,
+                reason=f"website on GitHub Pages: {pages_url}" if pages_url else "",
                 details={
                     "project_id": data.project_id,
                     "repo": repo.full_name,
@@ -355,12 +544,41 @@ class IntegrationActivities:
                     "files_written": str(written),
                     "issues_opened": str(opened),
                     "webhook": hook,
+                    "pages": pages,
+                    **({"pages_url": pages_url} if pages_url else {}),
                 },
             )
         except (GithubException, requests.RequestException) as exc:
             raise _github_error(exc, "publish") from exc
         finally:
             gh.close()
+
+    @staticmethod
+    def _ensure_pages(gh: Github, repo: Repository) -> tuple[str | None, str]:
+        """Turns GitHub Pages on for the repository's docs/ folder once (PyGithub has no Pages API:
+        its requester speaks to the same base URL with the same token).
+
+        Best effort, like the webhook: a plan or token that cannot have Pages still publishes."""
+        url = f"{repo.url}/pages"
+        source = {"branch": repo.default_branch or "main", "path": f"/{SITE_FOLDER}"}
+        try:
+            _headers, current = gh.requester.requestJsonAndCheck("GET", url)
+            return str(current.get("html_url") or ""), "enabled"
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+        try:
+            _headers, created = gh.requester.requestJsonAndCheck("POST", url, input={"source": source})
+        except GithubException as exc:
+            if exc.status == 409:
+                # Enabled meanwhile (an attempt that crashed after the POST).
+                _headers, current = gh.requester.requestJsonAndCheck("GET", url)
+                return str(current.get("html_url") or ""), "enabled"
+            if exc.status in (403, 404, 422):
+                message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else "") or ""
+                return None, f"not enabled: {exc.status} {message}".strip()
+            raise
+        return str(created.get("html_url") or ""), "enabled"
 
     def _ensure_repo(self, gh: Github, data: PublishInput) -> Repository:
         name = repo_name(data.name, data.project_id)
@@ -567,6 +785,9 @@ class IntegrationActivities:
             rec = records.get(name)
             if rec and rec.status == "done" and rec.url:
                 lines.append(f"{label}: <{rec.url}>")
+        pages = (records["github"].details or {}).get("pages_url") if "github" in records else None
+        if pages:
+            lines.append(f"Website: <{pages}>")
         return "\n".join(line for line in lines if line)
 
     def _post_slack(self, text: str) -> dict[str, str]:
@@ -593,14 +814,19 @@ class IntegrationActivities:
 
     @activity.defn(name="validate_launch")
     async def validate_launch(self, data: ValidateLaunchInput) -> list[IntegrationResult]:
-        """Checks that what launch reported is live: the repository with its files, an active
-        payment link. Failures are returned (and recorded) as `failed` with the reason. Read-only
-        towards the providers, so safe to retry."""
+        """Checks that what launch reported is live: the repository with its files (on GitHub, with
+        Pages when it was turned on, or the local git repository), an active payment link, the
+        stored site without placeholders or dead local links. Failures are returned (and
+        recorded) as `failed` with the reason. Read-only towards the providers, so safe to retry."""
         out: list[IntegrationResult] = []
         for result in data.results:
             checked = result
             if result.status == "done" and result.name == "github":
                 checked = await asyncio.to_thread(self._validate_github, result)
+            elif result.status == "local" and result.name == "github":
+                checked = await asyncio.to_thread(self._validate_local, result)
+            elif result.status == "done" and result.name == "site":
+                checked = await asyncio.to_thread(self._validate_site, data.project_id, result)
             elif result.status == "done" and result.name == "stripe":
                 checked = await self._validate_stripe(result)
             elif result.status == "done" and result.name == "slack" and not result.details.get("ts"):
@@ -613,6 +839,28 @@ class IntegrationActivities:
     @staticmethod
     def _invalid(result: IntegrationResult, reason: str) -> IntegrationResult:
         return result.model_copy(update={"status": "failed", "reason": reason})
+
+    def _validate_local(self, result: IntegrationResult) -> IntegrationResult:
+        path = result.details.get("path", "")
+        if not path or not (Path(path) / ".git").is_dir():
+            return self._invalid(result, f"local repository {path or '(none recorded)'} not found")
+        try:
+            present = set(LocalGitRepository(Path(path)).head_files())
+        except (GitFailed, GitUnavailable) as exc:
+            return self._invalid(result, f"local repository {path}: {exc}")
+        missing = [p for p in result.details.get("files", "").split("\n") if p and p not in present]
+        if missing:
+            return self._invalid(result, f"missing files in {path}: {', '.join(missing)}")
+        return result
+
+    def _validate_site(self, project_id: str, result: IntegrationResult) -> IntegrationResult:
+        doc_id = result.details.get("document_id", "")
+        with session_scope(self.settings.database_url) as session:
+            doc = session.get(Document, int(doc_id)) if doc_id.isdigit() else None
+        if doc is None or doc.project_id != project_id or not doc.files:
+            return self._invalid(result, f"site document {doc_id or '(none recorded)'} not found")
+        checked = self._site_result(project_id, doc, int(result.details.get("source_document_id") or 0) or None)
+        return result if checked.status == "done" else self._invalid(result, checked.reason)
 
     def _validate_github(self, result: IntegrationResult) -> IntegrationResult:
         full_name = result.details.get("repo", "")
@@ -638,6 +886,13 @@ class IntegrationActivities:
                     missing.append(path)
             if missing:
                 return self._invalid(result, f"missing files in {full_name}: {', '.join(missing)}")
+            if result.details.get("pages_url"):
+                try:
+                    gh.requester.requestJsonAndCheck("GET", f"{repo.url}/pages")
+                except GithubException as exc:
+                    if exc.status != 404:
+                        raise
+                    return self._invalid(result, f"GitHub Pages is not enabled for {full_name}")
             return result
         except (GithubException, requests.RequestException) as exc:
             err = _github_error(exc, "validate")

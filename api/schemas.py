@@ -251,6 +251,85 @@ class DecisionOut(BaseModel):
     channel: Channel
 
 
+# --- deliverables (the work product) -----------------------------------------------------
+
+# A task's status on the project's board; "draft" when the board does not know the task (yet).
+DeliverableStatus = Literal[
+    "pending", "running", "waiting_approval", "passed", "accepted", "dropped", "cancelled", "draft"
+]
+
+
+class DeliverableBase(BaseModel):
+    id: int = Field(
+        description="The deliverable's id: the document id of its first version (stable across "
+        "versions; the document id of any of its versions finds it too)"
+    )
+    project_id: str
+    task_id: str
+    title: str
+    role: str
+    version: int = Field(description="the latest version")
+    version_count: int
+    qa_score: float | None = Field(None, description="the score of the latest QA round")
+    passed: bool | None = None
+    scored_by: str | None = Field(None, description='how QA scored it, e.g. "offline rubric"')
+    status: DeliverableStatus
+    provider: str
+    created_at: datetime
+    updated_at: datetime
+    url: str
+    page_url: str
+
+
+class DeliverableItem(DeliverableBase):
+    pass
+
+
+class DeliverableList(BaseModel):
+    items: list[DeliverableItem]
+    site_url: str | None = Field(None, description="the website preview, when a deliverable holds a site")
+    export_url: str
+
+
+class VersionOut(BaseModel):
+    version: int
+    document_id: int
+    title: str
+    provider: str
+    created_at: datetime
+    qa_score: float | None = None
+    passed: bool | None = None
+    lines_added: int = Field(0, description="changed lines against the previous version")
+    lines_removed: int = 0
+    files_added: list[str] = []
+    files_removed: list[str] = []
+    files_changed: list[str] = []
+
+
+class ReviewIssueOut(BaseModel):
+    severity: str = "medium"
+    text: str
+
+
+class ReviewRoundOut(BaseModel):
+    round: int
+    version: int | None = Field(None, description="the version this round scored")
+    document_id: int
+    score: float
+    passed: bool
+    issues: list[ReviewIssueOut] = []
+    scored_by: str = Field(description='"offline rubric" for the offline provider, else "<provider> model"')
+    created_at: datetime
+
+
+class DeliverableDetail(DeliverableBase):
+    shown_version: int = Field(description="the version `content` and `files` belong to (?version=N)")
+    content: str
+    files: dict[str, str] | None = None
+    versions: list[VersionOut] = Field(description="every version, oldest first, with what changed")
+    reviews: list[ReviewRoundOut] = Field(description="the QA report of every round, first round first")
+
+
 # --- health, codec, slack ----------------------------------------------------------------
 
 

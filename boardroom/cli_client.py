@@ -1,4 +1,5 @@
-"""`boardroom project …`, `boardroom approvals`, `boardroom approve`: the CLI as an API client.
+"""`boardroom project …`, `boardroom approvals`, `boardroom approve`, `boardroom deliverables`,
+`boardroom deliverable`: the CLI as an API client.
 
 Talks HTTP to the Boardroom API (BOARDROOM_API_URL, else the configured api_host:api_port) with
 `Authorization: Bearer $BOARDROOM_API_KEY` when set. Connection errors and 4xx/5xx answers end
@@ -12,6 +13,7 @@ import os
 import sys
 import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -148,6 +150,45 @@ def render_project(p: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _score(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def render_deliverable(d: dict[str, Any]) -> str:
+    """One deliverable: header, the shown version's content and files, versions, QA rounds."""
+    shown = d["shown_version"]
+    older = f" (latest is {d['version']})" if shown != d["version"] else ""
+    qa = f" · QA {_score(d['qa_score'])} ({d['scored_by']})" if d.get("qa_score") is not None else ""
+    lines = [
+        f"{d['id']}  {d['title']}  [{d['status']}]",
+        f"task {d['task_id']} · {d['role']} · version {shown} of {d['version_count']}{older}{qa}",
+        f"page: {d['page_url']}",
+        "",
+        d["content"].rstrip(),
+        "",
+    ]
+    files = d.get("files") or {}
+    if files:
+        lines += ["files:", *(f"  {name}  ({len(text)} characters)" for name, text in sorted(files.items())), ""]
+    rows = []
+    for v in d["versions"]:
+        changed = [f"+{v['lines_added']} -{v['lines_removed']} lines"]
+        for key, label in (("files_added", "added"), ("files_removed", "removed"), ("files_changed", "changed")):
+            if v.get(key):
+                changed.append(f"{label} {', '.join(v[key])}")
+        rows.append([str(v["version"]), str(v["document_id"]), _score(v.get("qa_score")), "; ".join(changed)])
+    lines += ["versions:", *("  " + row for row in _table(rows, ["VERSION", "DOCUMENT", "QA", "CHANGED"]))]
+    reviews = d.get("reviews") or []
+    if reviews:
+        lines += ["", "qa:"]
+        for r in reviews:
+            verdict = "passed" if r["passed"] else "failed"
+            version = f" (version {r['version']})" if r.get("version") else ""
+            lines.append(f"  round {r['round']}{version}: {r['score']:.1f} {verdict} · {r['scored_by']}")
+            lines += [f"    - [{i['severity']}] {i['text']}" for i in r.get("issues") or []]
+    return "\n".join(lines)
+
+
 # --- commands ----------------------------------------------------------------------------
 
 
@@ -272,6 +313,41 @@ def cmd_approve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deliverables(args: argparse.Namespace) -> int:
+    with client_for(args) as api:
+        page = api.call("GET", f"/projects/{quote(args.project, safe='')}/deliverables")
+    if not page["items"]:
+        print("no deliverables yet")
+    else:
+        rows = [
+            [str(d["id"]), str(d["version"]), _score(d.get("qa_score")), d["status"], d["role"], d["title"]]
+            for d in page["items"]
+        ]
+        print("\n".join(_table(rows, ["ID", "VERSION", "QA", "STATUS", "ROLE", "TITLE"])))
+    if page.get("site_url"):
+        print(f"website preview: {page['site_url']}")
+    print(f"everything as a zip: {page['export_url']}")
+    return 0
+
+
+def cmd_deliverable(args: argparse.Namespace) -> int:
+    params = {"version": args.version} if args.version is not None else {}
+    with client_for(args) as api:
+        detail = api.call("GET", f"/deliverables/{quote(args.id, safe='')}", params=params)
+    print(render_deliverable(detail))
+    return 0
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
+
+
 def _positive(value: str) -> float:
     try:
         number = float(value)
@@ -337,3 +413,12 @@ def register(sub: Any) -> None:
     approve.add_argument("--approver")
     approve.add_argument("--answer", action="append", metavar="QUESTION_ID=TEXT", help="interview answers")
     approve.set_defaults(handler=cmd_approve)
+
+    deliverables = sub.add_parser("deliverables", help="a project's deliverables, with QA scores")
+    deliverables.add_argument("project", help="project id")
+    deliverables.set_defaults(handler=cmd_deliverables)
+
+    deliverable = sub.add_parser("deliverable", help="one deliverable: content, versions, QA report")
+    deliverable.add_argument("id", help="deliverable id (from `boardroom deliverables`)")
+    deliverable.add_argument("--version", type=_positive_int, help="an older version (default: latest)")
+    deliverable.set_defaults(handler=cmd_deliverable)

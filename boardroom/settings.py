@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     graceful_shutdown_s: float = Field(30.0, validation_alias=_env("BOARDROOM_GRACEFUL_SHUTDOWN_S"))
     # Application database
     database_url: str = Field("sqlite:///.data/boardroom.db", validation_alias=_env("DATABASE_URL"))
+    # Files Boardroom keeps besides the database (the local git repositories launch publishes to);
+    # unset: the SQLite database's directory, else `.data`.
+    data_dir: Path | None = Field(None, validation_alias=_env("BOARDROOM_DATA_DIR"))
     # API
     api_host: str = Field("127.0.0.1", validation_alias=_env("BOARDROOM_API_HOST"))
     api_port: int = Field(8000, validation_alias=_env("BOARDROOM_API_PORT"))
@@ -122,6 +125,7 @@ class Settings(BaseSettings):
         "temporal_tls_cert",
         "temporal_tls_key",
         "temporal_tls_ca",
+        "data_dir",
         "temporal_api_key",
         "codec_key",
         "openai_api_key",
@@ -198,6 +202,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def data_path(self) -> Path:
+        """Where Boardroom keeps files: BOARDROOM_DATA_DIR, else beside the SQLite database."""
+        if self.data_dir is not None:
+            return self.data_dir
+        if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
+            return Path(self.database_url.removeprefix("sqlite:///")).parent
+        return Path(".data")
 
 
 # Who a bare API key (no `name:`) and a loopback client without keys decide as: the default

@@ -1,4 +1,5 @@
-"""Launch: a go-live gate before anything public, then GitHub, Stripe and Slack, then validation."""
+"""Launch: a go-live gate before anything public, then Stripe, the website (with the payment link
+written in), the repository (GitHub with Pages, or a local git repository), Slack, then validation."""
 
 from __future__ import annotations
 
@@ -17,22 +18,29 @@ with workflow.unsafe.imports_passed_through():
         LaunchOutput,
         PublishInput,
         Risk,
+        SiteInput,
         TaskProgress,
         TaskStatus,
         ValidateLaunchInput,
     )
     from workflows.options import INTEGRATION
 
-INTEGRATION_NAMES: dict[str, Literal["github", "stripe", "slack"]] = {
+INTEGRATION_NAMES: dict[str, Literal["github", "stripe", "slack", "site"]] = {
     "publish_github": "github",
     "create_stripe_offer": "stripe",
     "announce_slack": "slack",
+    "finalize_site": "site",
 }
+
+# Stripe first, then the website gets its payment link, then the repository publishes the site
+# with the deliverables (before: GitHub and Stripe at once, the site as the producer left it).
+PATCH_SITE_BEFORE_PUBLISH = "launch-site-before-publish"
 
 # The launch checklist, as tasks on the project's board.
 CHECKLIST = {
-    "launch-github": "Publish the deliverables to a GitHub repository",
+    "launch-github": "Publish the deliverables and the website (GitHub and Pages, or a local git repository)",
     "launch-stripe": "Create the Stripe product, price and payment link",
+    "launch-site": "Write the payment link into the website and check its links",
     "launch-slack": "Announce the launch on Slack",
     "launch-validate": "Validate that everything is live",
 }
@@ -48,9 +56,11 @@ class LaunchWorkflow(GateClient):
         offer = data.plan.offer
         price = f"${offer.price_usd:.2f}" if offer else "no price"
         summary = (
-            f"Going live creates a GitHub repository with {len(data.deliverable_ids)} deliverables, "
-            f"the Stripe product '{offer.product_name if offer else data.name}' at {price} with a "
-            "payment link, and a Slack announcement. Nothing public happens before you approve."
+            f"Going live creates the Stripe product '{offer.product_name if offer else data.name}' at "
+            f"{price} with a payment link, writes that link into the website, publishes the website and "
+            f"{len(data.deliverable_ids)} deliverables to the project's repository (GitHub with Pages "
+            "when configured, else a local git repository) and announces it on Slack. Nothing public "
+            "happens before you approve."
         )
         attempt = 0
         while True:
@@ -78,15 +88,32 @@ class LaunchWorkflow(GateClient):
             deliverable_ids=data.deliverable_ids,
             follow_ups=[t.title for t in data.plan.tasks if t.risk == Risk.high],
         )
-        github, stripe = await asyncio.gather(
-            self._step("launch-github", "publish_github", publish),
-            self._step("launch-stripe", "create_stripe_offer", publish),
-        )
+        launched: list[IntegrationResult]
+        if workflow.patched(PATCH_SITE_BEFORE_PUBLISH):
+            stripe = await self._step("launch-stripe", "create_stripe_offer", publish)
+            # SiteInput bounds the link; a longer one (never seen from Stripe) keeps "not live".
+            link = stripe.url if stripe.status == "done" and stripe.url and len(stripe.url) <= 2000 else None
+            site = await self._step(
+                "launch-site",
+                "finalize_site",
+                SiteInput(project_id=data.project_id, deliverable_ids=data.deliverable_ids, payment_link=link),
+            )
+            site_doc = site.details.get("document_id", "")
+            if site.status != "skipped" and site_doc.isdigit():
+                publish = publish.model_copy(update={"site_document_id": int(site_doc)})
+            github = await self._step("launch-github", "publish_github", publish)
+            launched = [github, stripe, site]
+        else:
+            github, stripe = await asyncio.gather(
+                self._step("launch-github", "publish_github", publish),
+                self._step("launch-stripe", "create_stripe_offer", publish),
+            )
+            launched = [github, stripe]
         slack = await self._step("launch-slack", "announce_slack", publish)
         await self._mark("launch-validate", TaskStatus.running)
         results = await workflow.execute_activity(
             "validate_launch",
-            ValidateLaunchInput(project_id=data.project_id, results=[github, stripe, slack]),
+            ValidateLaunchInput(project_id=data.project_id, results=[*launched, slack]),
             result_type=list[IntegrationResult],
             **INTEGRATION,
         )
@@ -94,9 +121,9 @@ class LaunchWorkflow(GateClient):
         await self._mark("launch-validate", TaskStatus.passed if ok else TaskStatus.dropped)
         return LaunchOutput(launched=True, integrations=results)
 
-    async def _step(self, task_id: str, activity: str, publish: PublishInput) -> IntegrationResult:
+    async def _step(self, task_id: str, activity: str, arg: PublishInput | SiteInput) -> IntegrationResult:
         await self._mark(task_id, TaskStatus.running)
-        result = await workflow.execute_activity(activity, publish, result_type=IntegrationResult, **INTEGRATION)
+        result = await workflow.execute_activity(activity, arg, result_type=IntegrationResult, **INTEGRATION)
         await self._mark(task_id, TaskStatus.dropped if result.status == "failed" else TaskStatus.passed)
         return result
 

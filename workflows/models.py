@@ -386,7 +386,8 @@ class Cost(Model):
 
 class IntegrationView(Model):
     name: str
-    status: Literal["pending", "done", "skipped", "failed"] = "pending"
+    # local: published to a local git repository (no GITHUB_TOKEN); its path is in `url`/`reason`.
+    status: Literal["pending", "done", "skipped", "failed", "local"] = "pending"
     reason: str = ""
     url: str | None = None
 
@@ -535,8 +536,8 @@ class ExecutionOutput(Model):
 
 
 class IntegrationResult(Model):
-    name: Literal["github", "stripe", "slack"]
-    status: Literal["done", "skipped", "failed"]
+    name: Literal["github", "stripe", "slack", "site"]
+    status: Literal["done", "skipped", "failed", "local"]
     reason: str = ""
     url: str | None = None
     details: dict[str, str] = {}
@@ -566,6 +567,18 @@ class PublishInput(Model):
     offer: Offer | None = None
     deliverable_ids: list[int] = []
     follow_ups: list[str] = []
+    # The launched site (a Document of kind "site", payment link written in) to publish with the
+    # deliverables; None: the publisher finalizes the site it finds, payments not live.
+    site_document_id: int | None = None
+
+
+class SiteInput(Model):
+    """Input of `finalize_site`: which deliverables may hold the site, and the payment link."""
+
+    project_id: str = Field(max_length=64)
+    deliverable_ids: list[int] = Field(default=[], max_length=1000)
+    # The Stripe payment link when Stripe made one; None keeps "payments are not live yet".
+    payment_link: str | None = Field(default=None, max_length=2000)
 
 
 class ValidateLaunchInput(Model):

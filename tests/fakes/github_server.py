@@ -1,7 +1,9 @@
 """A fake GitHub REST API on loopback that unmodified PyGithub talks to.
 
 Enough of the API for launch: the authenticated user, organizations, repositories, the
-contents API (base64 bodies, git blob shas, sha required to update) and issues. Every `url`
+contents API (base64 bodies, git blob shas, sha required to update), issues, and GitHub Pages
+(`POST/GET /repos/{owner}/{repo}/pages`: source branch and path validated as GitHub does, 409
+when already enabled). Every `url`
 it returns is absolute on the fake's own base, because PyGithub follows them.
 """
 
@@ -23,7 +25,8 @@ def blob_sha(content: bytes) -> str:
 
 
 class FakeGitHub(FakeServer):
-    """`repos` by full name; each repo keeps `files` (path → bytes), `issues` and `commits`."""
+    """`repos` by full name; each repo keeps `files` (path → bytes), `issues`, `commits` and
+    `pages` (its Pages site, once enabled)."""
 
     def __init__(self, token: str = "ghp_fake", login: str = "fake-user") -> None:
         super().__init__()
@@ -34,6 +37,7 @@ class FakeGitHub(FakeServer):
         self.issues: dict[str, list[dict[str, Any]]] = {}
         self.commits: dict[str, list[str]] = {}
         self.hooks: dict[str, list[dict[str, Any]]] = {}
+        self.pages: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
         self.route("GET", r"/user", self._get_user)
         self.route("GET", r"/orgs/(?P<org>[^/]+)", self._get_org)
@@ -46,6 +50,8 @@ class FakeGitHub(FakeServer):
         self.route("POST", REPO + r"/hooks", self._create_hook)
         self.route("GET", REPO + r"/issues", self._list_issues)
         self.route("POST", REPO + r"/issues", self._create_issue)
+        self.route("GET", REPO + r"/pages", self._get_pages)
+        self.route("POST", REPO + r"/pages", self._create_pages)
 
     @property
     def html_base(self) -> str:
@@ -276,3 +282,45 @@ class FakeGitHub(FakeServer):
         }
         self.issues[full].append(issue)
         return Reply(201, issue)
+
+    # -- pages ---------------------------------------------------------------------------
+
+    def _get_pages(self, rec: Recorded, m: re.Match[str]) -> Reply:
+        repo = self._repo(m)
+        if repo is None or repo["full_name"] not in self.pages:
+            return self.not_found(rec)
+        return Reply(200, self.pages[repo["full_name"]])
+
+    def _create_pages(self, rec: Recorded, m: re.Match[str]) -> Reply:
+        repo = self._repo(m)
+        if repo is None:
+            return self.not_found(rec)
+        full = repo["full_name"]
+        if full in self.pages:
+            return Reply(409, {"message": "GitHub Pages is already enabled.", "status": "409"})
+        source = (rec.json() or {}).get("source") or {}
+        branch, path = source.get("branch"), source.get("path", "/")
+        if path not in ("/", "/docs"):
+            return Reply(422, {"message": "Invalid request.\n\nThe source path must be / or /docs.", "status": "422"})
+        if branch != repo["default_branch"] or not self.files[full]:
+            return Reply(422, {"message": f"The branch {branch} does not exist.", "status": "422"})
+        folder = path.strip("/")
+        if f"{folder}/index.html".lstrip("/") not in self.files[full]:
+            # GitHub enables it anyway and serves a 404 page; the fake records that.
+            status = "errored"
+        else:
+            status = "built"
+        owner, name = full.split("/", 1)
+        site = {
+            "url": f"{self.base_url}/repos/{full}/pages",
+            "status": status,
+            "cname": None,
+            "custom_404": False,
+            "html_url": f"{self.html_base}/pages/{owner}/{name}/",
+            "build_type": "legacy",
+            "source": {"branch": branch, "path": path},
+            "public": not repo["private"],
+            "https_enforced": True,
+        }
+        self.pages[full] = site
+        return Reply(201, site)

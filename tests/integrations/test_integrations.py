@@ -218,7 +218,7 @@ async def test_github_publishes_repo_files_and_issues_idempotently(
     assert set(fake_github.files[full]) == {
         "README.md",
         "deliverables/t1-landing.md",
-        "deliverables/t1-landing/site/index.html",
+        "docs/index.html",  # the website (GitHub Pages serves docs/), not repeated under deliverables/
         "deliverables/t1-landing/escape.txt",
         "deliverables/t2-pricing.md",
     }
@@ -351,6 +351,7 @@ async def test_slack_errors_and_notifications(wired_settings: Settings, fake_sla
 
 
 async def test_without_credentials_each_integration_is_skipped_and_recorded(settings: Settings, db_url: str) -> None:
+    """…except the repository: without GITHUB_TOKEN it is a local git repository (test_publish.py)."""
     a = acts(settings)
     env = activity_env()
     github = await env.run(a.publish_github, publish_input())
@@ -358,13 +359,13 @@ async def test_without_credentials_each_integration_is_skipped_and_recorded(sett
     slack = await env.run(a.announce_slack, publish_input())
     notice = await env.run(a.notify_slack, SlackNotice(project_id=PROJECT, text="hello"))
 
-    assert (github.status, github.reason) == ("skipped", "GITHUB_TOKEN is not set")
+    assert github.status == "local" and github.reason.startswith("GITHUB_TOKEN is not set: published to the local")
     assert (stripe_.status, stripe_.reason) == ("skipped", "STRIPE_API_KEY is not set")
     assert (slack.status, slack.reason) == ("skipped", "SLACK_BOT_TOKEN is not set")
     assert notice.status == "skipped"
     saved = records(db_url)
     assert {name: (r.status, r.reason) for name, r in saved.items()} == {
-        "github": ("skipped", "GITHUB_TOKEN is not set"),
+        "github": ("local", github.reason),
         "stripe": ("skipped", "STRIPE_API_KEY is not set"),
         "slack": ("skipped", "SLACK_BOT_TOKEN is not set"),
     }
@@ -424,4 +425,11 @@ async def test_network_failures_are_retryable(wired_settings: Settings, db_url: 
 def test_activities_lists_the_bound_methods(settings: Settings) -> None:
     a = IntegrationActivities(settings)
     names = [fn.__temporal_activity_definition.name for fn in a.activities()]  # type: ignore[attr-defined]
-    assert names == ["publish_github", "create_stripe_offer", "announce_slack", "validate_launch", "notify_slack"]
+    assert names == [
+        "publish_github",
+        "finalize_site",
+        "create_stripe_offer",
+        "announce_slack",
+        "validate_launch",
+        "notify_slack",
+    ]

@@ -57,9 +57,13 @@ async def test_whole_lifecycle_then_business_event(
         assert all(t.status in (TaskStatus.passed, TaskStatus.accepted) for t in planned)
         assert any(t.rounds >= 2 for t in planned), "the offline QA fails some first drafts"
         assert state.answers, "the interview answers reached the project"
-        # No credentials in tests: every integration is recorded as skipped with its reason.
-        assert {i.name for i in state.integrations} == {"github", "stripe", "slack"}
-        assert all(i.status == "skipped" and i.reason for i in state.integrations)
+        # No credentials in tests: Stripe and Slack are skipped with their reason; the deliverables
+        # and the site go to a local git repository; the site is stored with payments not live.
+        by_name = {i.name: i for i in state.integrations}
+        assert set(by_name) == {"github", "stripe", "site", "slack"}
+        assert all(by_name[n].status == "skipped" and by_name[n].reason for n in ("stripe", "slack"))
+        assert by_name["github"].status == "local" and "git clone" in by_name["github"].reason
+        assert by_name["site"].url and by_name["site"].url.endswith(f"/projects/{state.project_id}/site/")
 
         await handle.signal(
             ProjectWorkflow.business_event,
