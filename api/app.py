@@ -17,7 +17,7 @@ from temporalio.service import RPCError
 
 from api.auth import warn_if_open
 from api.deps import ApiKey
-from api.routers import approvals, codec, health, pages, projects, slack, webhooks
+from api.routers import approvals, codec, health, lessons, pages, projects, search, slack, webhooks
 from boardroom.client import connect
 from boardroom.errors import ConfigError
 from boardroom.observability import instrument_app, metrics_payload
@@ -122,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(pages.protected)
     app.include_router(webhooks.router)
+    app.include_router(search.router)
+    app.include_router(lessons.router)
 
     @app.get("/metrics", include_in_schema=False, dependencies=[ApiKey])
     async def metrics() -> Response:

@@ -28,6 +28,7 @@ MAX_LESSONS_PER_OWNER = 500
 SUBJECT_MAX_CHARS = 80
 
 SourceKind = Literal["revise", "reject", "edit"]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class LessonSource(BaseModel):
@@ -147,9 +148,14 @@ def _by_source(session: Session, owner: str, source: LessonSource) -> Lesson | N
     ).first()
 
 
+def clean_text(text: str) -> str:
+    """One line, trimmed, without control characters."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
 def normalize_text(text: str) -> str:
-    """One line, trimmed; ValueError when empty or longer than LESSON_MAX_CHARS."""
-    text = " ".join(text.split())
+    """`clean_text`; ValueError when that is empty or longer than LESSON_MAX_CHARS."""
+    text = clean_text(text)
     if not text:
         raise ValueError("a lesson needs some text")
     if len(text) > LESSON_MAX_CHARS:
