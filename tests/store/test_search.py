@@ -148,3 +148,16 @@ def test_postgres_search_uses_the_gin_index(any_db_url: str, corpus: dict[str, i
             text("EXPLAIN " + _PG_COUNT), {"q": parse_query("refund").tsquery(), "owner": "ceo", "exclude": ""}
         ).all()
     assert any(PG_SEARCH_INDEX in row[0] for row in plan), "\n".join(row[0] for row in plan)
+
+
+def test_documents_written_before_the_migration_are_found(any_db_url: str) -> None:
+    from alembic import command
+
+    from store.db import alembic_config, migrate
+    from tests.store.helpers import add_doc, add_project
+
+    command.downgrade(alembic_config(any_db_url), "0001")
+    add_project(any_db_url, "p-old", "ceo", "Old shop")
+    doc_id = add_doc(any_db_url, "p-old", "Shipping notes", "Parcels leave on Tuesdays.")
+    migrate(any_db_url)
+    assert [h.document_id for h in search_documents(any_db_url, "ceo", "parcels tuesday").items] == [doc_id]
