@@ -25,7 +25,21 @@ from api.auth import warn_if_open
 from api.deps import ApiKey
 from api.middleware import BodyLimitMiddleware, HostOriginMiddleware, SecurityHeadersMiddleware
 from api.payload_guard import PayloadLimitInterceptor, PayloadTooLarge
-from api.routers import approvals, codec, console, deliverables, docs, health, live, pages, projects, slack, webhooks
+from api.routers import (
+    approvals,
+    codec,
+    console,
+    deliverables,
+    docs,
+    health,
+    lessons,
+    live,
+    pages,
+    projects,
+    search,
+    slack,
+    webhooks,
+)
 from boardroom.client import connect, data_converter
 from boardroom.errors import ConfigError
 from boardroom.observability import instrument_app, metrics_payload
@@ -177,6 +191,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(deliverables.router)
     app.include_router(deliverables.pages)
+    app.include_router(search.router)
+    app.include_router(lessons.router)
 
     @app.get("/metrics", include_in_schema=False, dependencies=[ApiKey])
     async def metrics() -> Response:

@@ -15,6 +15,25 @@ from boardroom.devstack import DevStackConfig, load_devstack
 from boardroom.errors import ConfigError
 
 PLACEHOLDER = "change-me"
+# Claims a public page must never make (compliance check before go-live): guarantees, health and
+# financial promises. Matched case-insensitively on word boundaries; BOARDROOM_FORBIDDEN_CLAIMS
+# (comma-separated) replaces the list.
+DEFAULT_FORBIDDEN_CLAIMS = (
+    "guaranteed results",
+    "100% guaranteed",
+    "guaranteed income",
+    "guaranteed returns",
+    "risk-free",
+    "cure",
+    "cures",
+    "cured",
+    "miracle cure",
+    "get rich",
+    "double your money",
+    "lose weight fast",
+    "clinically proven",
+    "FDA approved",
+)
 SECRET_FIELDS = (
     "secret_key",
     "stripe_webhook_secret",
@@ -102,6 +121,10 @@ class Settings(BaseSettings):
     slack_api_url: str | None = Field(None, validation_alias=_env("SLACK_API_URL"))
     slack_channel: str = Field("#boardroom", validation_alias=_env("SLACK_CHANNEL"))
     slack_signing_secret: str = Field(PLACEHOLDER, repr=False, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    # Compliance
+    forbidden_claims: str = Field(
+        ",".join(DEFAULT_FORBIDDEN_CLAIMS), validation_alias=_env("BOARDROOM_FORBIDDEN_CLAIMS")
+    )
     # Observability
     metrics_port: int | None = Field(None, ge=1, le=65535, validation_alias=_env("BOARDROOM_METRICS_PORT"))
     metrics_host: str = Field("127.0.0.1", validation_alias=_env("BOARDROOM_METRICS_HOST"))
@@ -198,6 +221,10 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Secret values beyond the usual fields, for log redaction (boardroom.logs)."""
         return [self.codec_key] if self.codec_key else []
+
+    @property
+    def forbidden_claim_list(self) -> list[str]:
+        return [c.strip() for c in self.forbidden_claims.split(",") if c.strip()]
 
     @property
     def is_sqlite(self) -> bool:

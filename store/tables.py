@@ -155,3 +155,35 @@ class IntegrationRecord(SQLModel, table=True):
     url: str | None = Field(default=None, max_length=500)
     details: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Lesson(SQLModel, table=True):
+    """A short lesson learned from the CEO's feedback, per owner (see store/lessons.py).
+
+    `source_kind` says where it came from (revise, reject, edit, or manual for one typed in);
+    `source_id` names that source (a gate id, a document id): one lesson per source, so a retried
+    activity records it once. Manual lessons have no source id (NULLs never collide).
+    """
+
+    __table_args__ = (UniqueConstraint("owner", "source_kind", "source_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner: str = Field(index=True, max_length=200)
+    text: str = Field(max_length=300)
+    source_kind: str = Field(default="manual", max_length=16)
+    source_id: str | None = Field(default=None, max_length=200)
+    project_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LessonPublic(SQLModel):
+    """A lesson as the API and the console show it."""
+
+    id: int
+    text: str
+    source_kind: str
+    source_id: str | None = None
+    project_id: str | None = None
+    created_at: datetime
+    updated_at: datetime

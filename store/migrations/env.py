@@ -7,9 +7,18 @@ from sqlmodel import SQLModel
 
 import store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from store.db import get_engine, normalize_url
+from store.search import FTS_TABLE, PG_SEARCH_INDEX
 
 config = context.config
 target_metadata = SQLModel.metadata
+
+
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """Autogenerate ignores the search objects migration 0002 made with raw DDL (FTS5 table and its
+    shadow tables on SQLite, the tsvector GIN index on PostgreSQL): they are not in the metadata."""
+    if type_ == "table" and name and name.startswith(FTS_TABLE):
+        return False
+    return not (type_ == "index" and name == PG_SEARCH_INDEX)
 
 
 def _url() -> str:
@@ -33,6 +42,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
+            include_name=include_name,
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
