@@ -14,8 +14,9 @@ from temporalio import activity
 
 from boardroom.settings import Settings
 from store.db import get_engine
+from store.lessons import LessonSource, record_lesson
 from store.tables import Decision, Gate, Project, utcnow
-from workflows.models import BudgetUpdate, DecisionRecord, GateRecord, ReadModelUpdate
+from workflows.models import BudgetUpdate, Channel, DecisionRecord, GateRecord, ReadModelUpdate
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,27 @@ class StoreActivities:
             except IntegrityError:
                 # A retried activity raced its first attempt: the entry is already there.
                 session.rollback()
+            project = session.get(Project, record.project_id)
+            subject = gate.title if gate is not None else ""
+        self._learn(record, project.owner if project is not None else "ceo", subject)
+
+    def _learn(self, record: DecisionRecord, owner: str, subject: str) -> None:
+        """A person's revise or reject comment becomes a lesson of the project's owner (condensed by
+        the deterministic rule; once per gate). Never fails the decision's record."""
+        if record.decision not in ("revise", "reject") or not record.comment.strip():
+            return
+        if record.channel in (Channel.policy, Channel.expiry) or record.approver == "system":
+            return
+        try:
+            record_lesson(
+                self._settings.database_url,
+                owner,
+                record.comment,
+                LessonSource(kind=record.decision, id=record.gate_id, project_id=record.project_id),
+                subject=subject,
+            )
+        except Exception:
+            log.exception("lesson from the decision on %s not recorded", record.gate_id)
 
     @activity.defn(name="set_budget")
     async def set_budget(self, update: BudgetUpdate) -> None:
