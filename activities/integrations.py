@@ -484,6 +484,12 @@ class IntegrationActivities:
             if not self.settings.github_token:
                 try:
                     result = await asyncio.to_thread(self._publish_local, data, files)
+                    activity.logger.info(
+                        "published %d files of project %s to the local git repository %s",
+                        len(files),
+                        data.project_id,
+                        result.url,
+                    )
                 except GitUnavailable as exc:
                     return await self._skipped(data.project_id, "github", f"GITHUB_TOKEN is not set and {exc}")
             else:

@@ -380,7 +380,12 @@ async def cancel(client: Client | None, engine: Engine, project_id: str) -> None
     row = await load_project(engine, project_id)
     if row.status in TERMINAL:
         raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {row.status}")
-    handle = require(client).get_workflow_handle(row.workflow_id)
+    client = require(client)
+    # The read model trails the workflow: a project that is already ending says so itself.
+    live, _ = await current_state(client, row)
+    if live is not None and live.status.value in TERMINAL:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {live.status.value}")
+    handle = client.get_workflow_handle(row.workflow_id)
     try:
         await handle.cancel()
     except RPCError as exc:

@@ -140,13 +140,15 @@ async def assert_undisturbed_end_state(stack: Stack, fakes: Fakes, state: Projec
     assert all(t.status in DONE for t in planned), [(t.id, t.status) for t in planned]
     assert all(t.deliverable_id is not None for t in planned)
     launch = [t for t in state.tasks if t.id.startswith("launch-")]
-    assert len(launch) == 4 and all(t.status in DONE for t in launch), [(t.id, t.status) for t in launch]
+    assert len(launch) == 5 and all(t.status in DONE for t in launch), [(t.id, t.status) for t in launch]
     assert state.launched
     assert {(i.name, i.status) for i in state.integrations} == {
         ("github", "done"),
         ("stripe", "done"),
         ("slack", "done"),
-    }
+        # The scripted agents write a one-file web page, not a site: nothing to write the link into.
+        ("site", "skipped"),
+    }, state.integrations
     decided = [g for g in state.gates if g.status != GateStatus.pending]
     assert len(decided) == len(state.gates) == GATES, [(g.kind, g.status) for g in state.gates]
 
@@ -184,7 +186,7 @@ async def assert_undisturbed_end_state(stack: Stack, fakes: Fakes, state: Projec
         counts = db_counts(stack.database_url, pid)
     assert counts["documents"] == DOCUMENTS, counts
     assert counts["reviews"] == len(PLAN_TASKS), counts
-    assert counts["integrations"] == 3, counts
+    assert counts["integrations"] == 4, counts  # github, stripe, site, slack
     assert counts["decision_gates"] == sorted(g.id for g in state.gates), counts
     assert counts["usage_rows"] == USAGE_ROWS, counts
     # Cost: the workflow's total and the usage table agree (nothing counted twice on either side).
