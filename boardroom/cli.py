@@ -50,6 +50,27 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from boardroom.client import connect
+    from workers.schedules import describe_digest, run_digest_now
+
+    settings = _settings(args)
+
+    async def go() -> str:
+        client = await connect(settings)
+        if not args.now:
+            return await describe_digest(client, settings)
+        result = await run_digest_now(client, settings)
+        if not result.pending:
+            return "digest: nothing waits for a decision; nothing sent"
+        sent = ", ".join(result.sent) or "no channel"
+        failed = f"; failed: {', '.join(result.failed)}" if result.failed else ""
+        return f"digest: {result.pending} pending decision(s) sent by {sent}{failed}"
+
+    print(asyncio.run(go()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="boardroom", description=__doc__)
     parser.add_argument("--config", help="path to temporal-dev.yaml (default: the repository's)")
@@ -60,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("worker", help="run a worker against the configured Temporal").set_defaults(handler=cmd_worker)
     sub.add_parser("api", help="run the API against the configured Temporal").set_defaults(handler=cmd_api)
+    digest = sub.add_parser("digest", help="show the daily digest schedule; --now sends the digest now")
+    digest.add_argument("--now", action="store_true", help="trigger the schedule once and wait for the run")
+    digest.set_defaults(handler=cmd_digest)
     __import__("boardroom.cli_client", fromlist=["register"]).register(sub)
     return parser
 
