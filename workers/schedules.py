@@ -62,7 +62,8 @@ def digest_schedule(settings: Settings, task_queue: str) -> Schedule:
 
 
 async def ensure_digest_schedule(client: Client, settings: Settings, task_queue: str | None = None) -> str | None:
-    """Creates or updates the digest schedule (deletes it when disabled); its id, or None. Idempotent."""
+    """Creates or updates the digest schedule (deletes it when disabled); its id, or None when
+    disabled or not possible now (logged). Idempotent."""
     queue = task_queue or settings.task_queue
     schedule_id = digest_schedule_id(queue)
     handle = client.get_schedule_handle(schedule_id)
@@ -89,7 +90,12 @@ async def ensure_digest_schedule(client: Client, settings: Settings, task_queue:
             await handle.update(keep_state)
             log.info("digest schedule %s updated (%s %s)", schedule_id, settings.digest_cron, settings.digest_timezone)
     except RPCError as exc:
-        raise ConfigError(f"the digest schedule {schedule_id} could not be set up: {exc.message}") from None
+        if exc.status == RPCStatusCode.INVALID_ARGUMENT:  # the server refused the cron or the time zone
+            raise ConfigError(f"the digest schedule {schedule_id} could not be set up: {exc.message}") from None
+        # Anything else (the server busy, no permission for schedules) must not stop the worker
+        # from serving projects; the next start tries again.
+        log.warning("digest schedule %s not set up: %s (%s)", schedule_id, exc.message, exc.status.name)
+        return None
     return schedule_id
 
 

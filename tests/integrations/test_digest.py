@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from approvals.tokens import verify
 from boardroom.devstack import DevStackConfig
+from boardroom.errors import ConfigError
 from boardroom.settings import Settings
 from store.db import session_scope
 from store.tables import Gate, Project
@@ -195,6 +196,18 @@ async def test_the_schedule_exists_and_one_run_sends_one_message_per_channel(
     with pytest.raises(RPCError) as gone:
         await handle.describe()
     assert gone.value.status == RPCStatusCode.NOT_FOUND
+
+
+async def test_a_cron_the_server_refuses_is_a_one_line_config_error(
+    dev_env: WorkflowEnvironment, config: Settings, task_queue: str
+) -> None:
+    bad = config.model_copy(update={"digest_cron": "99 8 * * *"})  # five fields, but no minute 99
+    with pytest.raises(ConfigError) as err:
+        await ensure_digest_schedule(dev_env.client, bad, task_queue)
+    assert str(err.value).startswith(f"the digest schedule {task_queue}-digest could not be set up: ")
+    assert "\n" not in str(err.value)
+    with pytest.raises(RPCError):
+        await dev_env.client.get_schedule_handle(digest_schedule_id(task_queue)).describe()
 
 
 async def test_a_failing_channel_is_reported_and_the_others_still_go_out(
