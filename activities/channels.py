@@ -377,7 +377,8 @@ class ChannelActivities:
         s = self._settings
         console = s.public_url.rstrip("/") + "/"
         info = activity.info()
-        delivery = f"digest.{info.workflow_id}"
+        # Per run (two runs triggered in one second share a workflow id), the same on every retry.
+        delivery = f"digest.{info.workflow_id}.{info.workflow_run_id}"
         links = [self._link(g.id, g.approver, g.created_at) for g in data.gates]
         count = f"{data.total} decision{'s' if data.total != 1 else ''}"
         more = data.total - len(data.gates)

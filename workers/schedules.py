@@ -126,16 +126,24 @@ async def run_digest_now(
 async def _new_run(
     client: Client, handle: ScheduleHandle, before: ScheduleDescription, timeout_s: float
 ) -> WorkflowHandle[DigestWorkflow, DigestResult]:
-    """The run the trigger started: the schedule lists it among its recent actions."""
-    seen = {a.action.workflow_id for a in before.info.recent_actions if hasattr(a.action, "workflow_id")}
+    """The run the trigger started: the schedule lists it among its running or recent actions.
+    Runs are told apart by run id: two triggers in the same second share a workflow id."""
+
+    def runs(described: ScheduleDescription) -> list[tuple[str, str]]:
+        started = [*described.info.running_actions, *(a.action for a in described.info.recent_actions)]
+        return [
+            (str(getattr(a, "workflow_id", "")), str(getattr(a, "first_execution_run_id", "")))
+            for a in started
+            if getattr(a, "workflow_id", None)
+        ]
+
+    seen = set(runs(before))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + min(timeout_s, 30)
     while True:
-        described = await handle.describe()
-        for started in [*described.info.running_actions, *(a.action for a in described.info.recent_actions)]:
-            workflow_id = getattr(started, "workflow_id", None)
-            if workflow_id and workflow_id not in seen:
-                return client.get_workflow_handle_for(DigestWorkflow.run, workflow_id)
+        for workflow_id, run_id in runs(await handle.describe()):
+            if (workflow_id, run_id) not in seen:
+                return client.get_workflow_handle_for(DigestWorkflow.run, workflow_id, run_id=run_id or None)
         if loop.time() > deadline:
             raise ConfigError(f"the digest schedule {handle.id} did not start a run (is it paused?)")
         await asyncio.sleep(0.2)

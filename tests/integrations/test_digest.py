@@ -169,7 +169,8 @@ async def test_the_schedule_exists_and_one_run_sends_one_message_per_channel(
         for item in payload["gates"]:
             assert verify(config.secret_key, token_of(item["approve_url"]), datetime.now(UTC), item["gate_id"])
         latest = (await handle.describe()).info.recent_actions[-1].action
-        assert receiver.deliveries() == [f"digest.{getattr(latest, 'workflow_id', None)}"]
+        run = (getattr(latest, "workflow_id", None), getattr(latest, "first_execution_run_id", None))
+        assert receiver.deliveries() == [f"digest.{run[0]}.{run[1]}"]
         assert str(getattr(latest, "workflow_id", "")).startswith(f"{schedule_id}-run-")
 
         # Slack: one message with the links, user text escaped
