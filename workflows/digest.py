@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
 
 MAX_LISTED = 200
 
+# Slack has its own bounded in-process retries (activities/notify.py); the email policy bounds the rest.
 SEND_OPTIONS = {NotifyChannel.email: EMAIL, NotifyChannel.webhook: WEBHOOK, NotifyChannel.slack: EMAIL}
 
 
@@ -87,6 +88,7 @@ class DigestWorkflow:
                 await workflow.execute_activity(
                     "send_digest",
                     DigestSend(channel=channel, gates=batch.gates, total=batch.total),
+                    summary=f"digest of {batch.total} pending decision(s) by {channel.value}",
                     **SEND_OPTIONS[channel],
                 )
                 result.sent.append(channel)

@@ -48,7 +48,9 @@ async def send_gate_notices(record: GateRecord, channels: list[NotifyChannel]) -
     async def one(channel: NotifyChannel) -> None:
         name, options = GATE_ACTIVITIES[channel]
         try:
-            await workflow.execute_activity(name, record, **options)
+            what = f"reminder {record.gate.reminders}" if record.reminder else "new decision"
+            summary = f"{what} {record.gate.id} by {channel.value}"
+            await workflow.execute_activity(name, record, summary=summary, **options)
         except ActivityError as err:
             workflow.logger.warning(
                 "gate %s: %s notification gave up: %s", record.gate.id, channel.value, err.cause or err
