@@ -17,6 +17,8 @@ from boardroom.errors import ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
 SERVICES = ("up", "worker", "api")
+# Commands that hold a Temporal client (its native threads) until they end.
+TEMPORAL_COMMANDS = (*SERVICES, "digest")
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -106,10 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         code = 2
     except KeyboardInterrupt:
         code = 130
-    if args.command in SERVICES:
-        # The worker and API have shut down cleanly by now. Leave without interpreter teardown:
-        # the Temporal SDK's native threads can abort the process while Python finalizes,
-        # turning a clean SIGTERM shutdown into exit code -6.
+    if args.command in TEMPORAL_COMMANDS:
+        # The worker and API have shut down cleanly by now (`digest` has printed its answer).
+        # Leave without interpreter teardown: the Temporal SDK's native threads can abort the
+        # process while Python finalizes, turning a clean exit into exit code -6.
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
