@@ -17,6 +17,7 @@ from store.db import get_engine
 from store.lessons import LessonSource, record_lesson
 from store.tables import Decision, Gate, Project, utcnow
 from workflows.models import BudgetUpdate, Channel, DecisionRecord, GateRecord, ReadModelUpdate
+from workflows.notices import GateChannels, NotifyChannel
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +70,19 @@ class StoreActivities:
             session.commit()
 
     @activity.defn(name="open_gate")
-    async def open_gate(self, record: GateRecord) -> None:
-        """Stores a newly opened gate (or counts a reminder) and notifies the CEO. Idempotent."""
+    async def open_gate(self, record: GateRecord) -> GateChannels:
+        """Stores a newly opened gate (or counts a reminder) and notifies the CEO on Slack;
+        answers the other channels (email, webhook) the workflow should notify for this gate's
+        risk (BOARDROOM_NOTIFY_CHANNELS). Idempotent."""
         await asyncio.to_thread(self._open_gate, record)
-        if self._notifier is not None:
+        # Gates the policy approves at once ask nobody.
+        channels = [] if record.auto_approved else self._settings.channels_for(record.gate.risk)
+        slack_left_out = bool(self._settings.slack_bot_token) and "slack" not in channels
+        if self._notifier is not None and not slack_left_out:
             result = self._notifier(record)
             if asyncio.iscoroutine(result):
                 await result
+        return GateChannels(channels=[NotifyChannel(c) for c in channels if c != NotifyChannel.slack])
 
     def _open_gate(self, record: GateRecord) -> None:
         gate = record.gate

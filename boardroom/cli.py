@@ -17,6 +17,8 @@ from boardroom.errors import ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
 SERVICES = ("up", "worker", "api")
+# Commands that hold a Temporal client (its native threads) until they end.
+TEMPORAL_COMMANDS = (*SERVICES, "digest")
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -50,6 +52,27 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from boardroom.client import connect
+    from workers.schedules import describe_digest, run_digest_now
+
+    settings = _settings(args)
+
+    async def go() -> str:
+        client = await connect(settings)
+        if not args.now:
+            return await describe_digest(client, settings)
+        result = await run_digest_now(client, settings)
+        if not result.pending:
+            return "digest: nothing waits for a decision; nothing sent"
+        sent = ", ".join(result.sent) or "no channel"
+        failed = f"; failed: {', '.join(result.failed)}" if result.failed else ""
+        return f"digest: {result.pending} pending decision(s) sent by {sent}{failed}"
+
+    print(asyncio.run(go()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="boardroom", description=__doc__)
     parser.add_argument("--config", help="path to temporal-dev.yaml (default: the repository's)")
@@ -60,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("worker", help="run a worker against the configured Temporal").set_defaults(handler=cmd_worker)
     sub.add_parser("api", help="run the API against the configured Temporal").set_defaults(handler=cmd_api)
+    digest = sub.add_parser("digest", help="show the daily digest schedule; --now sends the digest now")
+    digest.add_argument("--now", action="store_true", help="trigger the schedule once and wait for the run")
+    digest.set_defaults(handler=cmd_digest)
     __import__("boardroom.cli_client", fromlist=["register"]).register(sub)
     return parser
 
@@ -82,10 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         code = 2
     except KeyboardInterrupt:
         code = 130
-    if args.command in SERVICES:
-        # The worker and API have shut down cleanly by now. Leave without interpreter teardown:
-        # the Temporal SDK's native threads can abort the process while Python finalizes,
-        # turning a clean SIGTERM shutdown into exit code -6.
+    if args.command in TEMPORAL_COMMANDS:
+        # The worker and API have shut down cleanly by now (`digest` has printed its answer).
+        # Leave without interpreter teardown: the Temporal SDK's native threads can abort the
+        # process while Python finalizes, turning a clean exit into exit code -6.
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()

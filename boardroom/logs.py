@@ -37,6 +37,8 @@ _SECRET_FIELDS = (
     "github_token",
     "slack_bot_token",
     "temporal_api_key",
+    "smtp_password",
+    "notify_webhook_secret",
 )
 
 # Fields of a record that are part of every record (not `extra`).

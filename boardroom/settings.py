@@ -5,8 +5,12 @@ Nothing reads the environment at import time; call `load_settings()` where it is
 
 from __future__ import annotations
 
+import json
+import re
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -125,6 +129,25 @@ class Settings(BaseSettings):
     forbidden_claims: str = Field(
         ",".join(DEFAULT_FORBIDDEN_CLAIMS), validation_alias=_env("BOARDROOM_FORBIDDEN_CLAIMS")
     )
+    # Notification channels beside Slack (README "Notifications")
+    smtp_host: str | None = Field(None, validation_alias=_env("BOARDROOM_SMTP_HOST"))
+    smtp_port: int = Field(587, ge=1, le=65535, validation_alias=_env("BOARDROOM_SMTP_PORT"))
+    smtp_username: str | None = Field(None, validation_alias=_env("BOARDROOM_SMTP_USERNAME"))
+    smtp_password: str | None = Field(None, repr=False, validation_alias=_env("BOARDROOM_SMTP_PASSWORD"))
+    smtp_starttls: bool = Field(True, validation_alias=_env("BOARDROOM_SMTP_STARTTLS"))
+    smtp_timeout_s: float = Field(10.0, gt=0, le=120, validation_alias=_env("BOARDROOM_SMTP_TIMEOUT_S"))
+    email_from: str = Field("Boardroom <boardroom@localhost>", validation_alias=_env("BOARDROOM_EMAIL_FROM"))
+    email_to: str = Field("", validation_alias=_env("BOARDROOM_EMAIL_TO"))  # comma-separated
+    notify_webhook_url: str | None = Field(None, validation_alias=_env("BOARDROOM_NOTIFY_WEBHOOK_URL"))
+    notify_webhook_secret: str | None = Field(
+        None, repr=False, validation_alias=_env("BOARDROOM_NOTIFY_WEBHOOK_SECRET")
+    )
+    # JSON: {"low": [...], "medium": [...], "high": [...], "digest": [...]} of slack/email/webhook;
+    # a key left out means every configured channel.
+    notify_channels: str = Field("", validation_alias=_env("BOARDROOM_NOTIFY_CHANNELS"))
+    # The daily digest's Temporal Schedule; "" or "off" removes it.
+    digest_cron: str = Field("0 8 * * *", validation_alias=_env("BOARDROOM_DIGEST_CRON"))
+    digest_timezone: str = Field("UTC", validation_alias=_env("BOARDROOM_DIGEST_TIMEZONE"))
     # Observability
     metrics_port: int | None = Field(None, ge=1, le=65535, validation_alias=_env("BOARDROOM_METRICS_PORT"))
     metrics_host: str = Field("127.0.0.1", validation_alias=_env("BOARDROOM_METRICS_HOST"))
@@ -161,6 +184,11 @@ class Settings(BaseSettings):
         "slack_bot_token",
         "slack_api_url",
         "otel_endpoint",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "notify_webhook_url",
+        "notify_webhook_secret",
         mode="before",
     )
     @classmethod
@@ -181,6 +209,74 @@ class Settings(BaseSettings):
     def _slack_approvers_well_formed(cls, value: str) -> str:
         _slack_pairs(value)
         return value
+
+    @field_validator("email_from")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        if not _address_ok(value):
+            raise ValueError(f"BOARDROOM_EMAIL_FROM: not an email address: {value!r}")
+        return value
+
+    @field_validator("email_to")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        for item in _split(value):
+            if not _address_ok(item):
+                raise ValueError(f"BOARDROOM_EMAIL_TO: not an email address: {item!r}")
+        return value
+
+    @field_validator("notify_webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"BOARDROOM_NOTIFY_WEBHOOK_URL: not an http(s) URL: {value!r}")
+        return value
+
+    @field_validator("notify_channels")
+    @classmethod
+    def _channel_map(cls, value: str) -> str:
+        parse_channel_map(value)
+        return value
+
+    @field_validator("digest_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        text = value.strip()
+        if text.lower() in ("", "off"):
+            return ""
+        if len(text.split()) != 5 or not _CRON_FIELD.fullmatch(text):
+            raise ValueError(f"BOARDROOM_DIGEST_CRON: not a five-field cron expression: {value!r}")
+        return text
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if value != "UTC":
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"BOARDROOM_DIGEST_TIMEZONE: unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _channels_configured(self) -> Settings:
+        if self.notify_webhook_url and not self.notify_webhook_secret:
+            raise ValueError("BOARDROOM_NOTIFY_WEBHOOK_SECRET must be set when BOARDROOM_NOTIFY_WEBHOOK_URL is")
+        if self.smtp_host and not self.email_to_list:
+            raise ValueError("BOARDROOM_EMAIL_TO must name at least one recipient when BOARDROOM_SMTP_HOST is set")
+        configured = set(self.configured_channels)
+        for key, names in parse_channel_map(self.notify_channels).items():
+            for name in names:
+                if name not in configured:
+                    raise ValueError(
+                        f"BOARDROOM_NOTIFY_CHANNELS: {key!r} names {name!r}, which is not configured "
+                        f"({CHANNEL_NEEDS[name]})"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -239,6 +335,29 @@ class Settings(BaseSettings):
             return Path(self.database_url.removeprefix("sqlite:///")).parent
         return Path(".data")
 
+    @property
+    def email_to_list(self) -> list[str]:
+        return _split(self.email_to)
+
+    @property
+    def configured_channels(self) -> list[str]:
+        """The notification channels that have what they need, in a fixed order."""
+        have = {
+            "slack": bool(self.slack_bot_token),
+            "email": bool(self.smtp_host and self.email_to_list),
+            "webhook": bool(self.notify_webhook_url and self.notify_webhook_secret),
+        }
+        return [name for name in CHANNELS if have[name]]
+
+    def channels_for(self, key: str) -> list[str]:
+        """Where a gate of this risk (or, with key "digest", the daily digest) goes: the
+        BOARDROOM_NOTIFY_CHANNELS entry, else every configured channel."""
+        configured = self.configured_channels
+        chosen = parse_channel_map(self.notify_channels).get(key)
+        if chosen is None:
+            return configured
+        return [name for name in configured if name in chosen]
+
 
 # Who a bare API key (no `name:`) and a loopback client without keys decide as: the default
 # owner of a project, the same name `POST /projects` gives a project without an approver.
@@ -273,6 +392,52 @@ def _slack_pairs(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+CHANNELS = ("slack", "email", "webhook")
+CHANNEL_KEYS = ("low", "medium", "high", "digest")
+CHANNEL_NEEDS = {
+    "slack": "set SLACK_BOT_TOKEN",
+    "email": "set BOARDROOM_SMTP_HOST and BOARDROOM_EMAIL_TO",
+    "webhook": "set BOARDROOM_NOTIFY_WEBHOOK_URL and BOARDROOM_NOTIFY_WEBHOOK_SECRET",
+}
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*/,\-?]+(\s+[0-9A-Za-z*/,\-?]+){4}")
+
+
+def parse_channel_map(text: str) -> dict[str, list[str]]:
+    """BOARDROOM_NOTIFY_CHANNELS as {key: [channel, ...]}; ValueError with one readable line."""
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"BOARDROOM_NOTIFY_CHANNELS is not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise ValueError('BOARDROOM_NOTIFY_CHANNELS must be a JSON object such as {"high": ["slack", "email"]}')
+    out: dict[str, list[str]] = {}
+    for key, names in data.items():
+        if key not in CHANNEL_KEYS:
+            raise ValueError(f"BOARDROOM_NOTIFY_CHANNELS: unknown key {key!r} (known: {', '.join(CHANNEL_KEYS)})")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"BOARDROOM_NOTIFY_CHANNELS: {key!r} must be a list of channel names")
+        for name in names:
+            if name not in CHANNELS:
+                raise ValueError(f"BOARDROOM_NOTIFY_CHANNELS: unknown channel {name!r} (known: {', '.join(CHANNELS)})")
+        out[key] = list(dict.fromkeys(names))
+    return out
+
+
+def _split(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _address_ok(text: str) -> bool:
+    # No line breaks (header injection) and one plain addr-spec, with or without a display name.
+    if any(c in text for c in "\r\n"):
+        return False
+    _, addr = parseaddr(text)
+    local, at, domain = addr.partition("@")
+    return bool(at and local and domain) and not any(c.isspace() for c in addr)
+
+
 def defaults_from_devstack(dev: DevStackConfig) -> dict[str, object]:
     return {
         "temporal_address": dev.address,
@@ -296,4 +461,7 @@ def load_settings(devstack_path: Path | str | None = None, **overrides: object) 
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"configuration: {where + ': ' if where else ''}{first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        if message.startswith(("BOARDROOM_", "TEMPORAL_")):
+            where = ""  # the message names the variable already
+        raise ConfigError(f"configuration: {where + ': ' if where else ''}{message}") from None

@@ -99,6 +99,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     telemetry = start_worker_metrics(settings)
     client = await connect(settings, runtime=telemetry.runtime if telemetry else None)
     worker = create_worker(client, settings)
+    # The worker owns the digest schedule: created (or brought in line with the settings) at start.
+    from workers.schedules import ensure_digest_schedule
+
+    await ensure_digest_schedule(client, settings)
     log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
     run = asyncio.create_task(worker.run())
     stopper = asyncio.create_task(stop.wait())

@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.agents import AgentActivities
+from activities.channels import ChannelActivities
 from activities.health import ping
 from activities.integrations import IntegrationActivities
 from activities.notify import GateNotifier
@@ -17,6 +18,7 @@ from activities.store import StoreActivities
 from boardroom.observability import worker_interceptors
 from boardroom.settings import Settings
 from workers.heartbeat import HeartbeatInterceptor
+from workflows.digest import DigestWorkflow
 from workflows.discovery import DiscoveryWorkflow
 from workflows.execution import ExecutionWorkflow
 from workflows.launch import LaunchWorkflow
@@ -35,14 +37,17 @@ def workflows() -> list[type]:
         LaunchWorkflow,
         OperationsReviewWorkflow,
         SmokeWorkflow,
+        DigestWorkflow,
     ]
 
 
 def activities(settings: Settings) -> list[Callable[..., Any]]:
     """Activity callables, bound to classes whose constructors take their clients."""
+    slack = GateNotifier(settings)
     return [
         ping,
-        *StoreActivities(settings, notifier=GateNotifier(settings)).activities(),
+        *StoreActivities(settings, notifier=slack).activities(),
+        *ChannelActivities(settings, slack=slack).activities(),
         *AgentActivities(settings).activities(),
         *IntegrationActivities(settings).activities(),
     ]

@@ -61,3 +61,30 @@ INTEGRATION: dict[str, Any] = {
         non_retryable_error_types=NON_RETRYABLE,
     ),
 }
+
+# Notifications beside Slack (workflows/notices.py). A receiver that stays down or refuses is
+# given up on after the last attempt; the workflow logs it and the gate goes on waiting.
+NOTIFY_REJECTED = ["NotificationRejected"]
+
+EMAIL: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=60),
+        maximum_attempts=5,
+        non_retryable_error_types=NOTIFY_REJECTED,
+    ),
+}
+
+# ~1 + 2 + 4 + 8 + 16 s between six attempts: a receiver restarting is waited for, a dead one not forever.
+WEBHOOK: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=60),
+        maximum_attempts=6,
+        non_retryable_error_types=NOTIFY_REJECTED,
+    ),
+}

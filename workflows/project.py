@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
         TaskView,
     )
+    from workflows.notices import GateChannels, send_gate_notices
     from workflows.operations import OperationsReviewWorkflow
     from workflows.options import STORE
     from workflows.search import SA_COST_USD, SA_OWNER, SA_PENDING_GATES, SA_PHASE, SA_PROJECT_ID
@@ -74,6 +75,8 @@ MAX_DECISION_TEXT = 4000
 MAX_ANSWERS = 12
 MAX_BUDGET_INCREASE_USD = 1_000_000.0
 MAX_EVENT_USD = 1_000_000.0
+# Added while projects were live: gates also go out by email / webhook when those are configured.
+PATCH_GATE_NOTIFY = "gate-notify-channels"
 
 # Bounds on what the state carries, so continue-as-new inputs and queries stay small.
 KEEP_GATES = 30
@@ -632,18 +635,26 @@ class ProjectWorkflow:
             )
 
     async def _record_gate(self, gate: GateView, reminder: bool = False, auto_approved: bool = False) -> None:
-        await workflow.execute_activity(
+        record = GateRecord(
+            project_id=self.state.project_id,
+            project_workflow_id=workflow.info().workflow_id,
+            gate=gate,
+            approver=(self._policy.approvers or [self.state.owner])[0],
+            reminder=reminder,
+            auto_approved=auto_approved,
+        )
+        # Older workers (and recorded histories) answered None.
+        notify = await workflow.execute_activity(
             "open_gate",
-            GateRecord(
-                project_id=self.state.project_id,
-                project_workflow_id=workflow.info().workflow_id,
-                gate=gate,
-                approver=(self._policy.approvers or [self.state.owner])[0],
-                reminder=reminder,
-                auto_approved=auto_approved,
-            ),
+            record,
+            result_type=GateChannels | None,  # type: ignore[arg-type]  # a type hint: pydantic decodes it
             **STORE,
         )
+        if notify is not None and notify.channels and workflow.patched(PATCH_GATE_NOTIFY):
+            # Email / webhook in the background (`_drain` waits): a slow receiver never holds up the gate.
+            send = asyncio.create_task(send_gate_notices(record.model_copy(deep=True), notify.channels))
+            self._follow_ups.add(send)
+            send.add_done_callback(self._follow_ups.discard)
 
     # --- helpers --------------------------------------------------------------------------
 
