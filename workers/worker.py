@@ -23,6 +23,7 @@ from workflows.launch import LaunchWorkflow
 from workflows.operations import OperationsReviewWorkflow
 from workflows.produce_review import ProduceReviewWorkflow
 from workflows.project import ProjectWorkflow
+from workflows.routine import RoutineWorkflow
 from workflows.smoke import SmokeWorkflow
 
 
@@ -34,6 +35,7 @@ def workflows() -> list[type]:
         ProduceReviewWorkflow,
         LaunchWorkflow,
         OperationsReviewWorkflow,
+        RoutineWorkflow,
         SmokeWorkflow,
     ]
 
