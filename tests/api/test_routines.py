@@ -178,6 +178,9 @@ async def test_routines_end_to_end(
             assert task["status"] in ("passed", "accepted") and task["qa_score"] is not None, task
             assert task["title"] == "Weekly newsletter" and task["role"] == "copywriter"
             assert task["deliverable_id"] and task["rounds"] >= 1
+            project_page = (await http.get(f"/projects/{pid}/view")).text
+            assert f'<a href="/deliverables/{task["deliverable_id"]}/view">Weekly newsletter</a>' in project_page
+            assert f'href="/projects/{pid}/routines/view"' in project_page
 
             async def ran_once() -> dict[str, Any] | None:
                 items = (await http.get(base)).json()["items"]
