@@ -36,6 +36,7 @@ from api.routers import (
     live,
     pages,
     projects,
+    routines,
     search,
     slack,
     webhooks,
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(deliverables.pages)
     app.include_router(search.router)
     app.include_router(lessons.router)
+    app.include_router(routines.router)
 
     @app.get("/metrics", include_in_schema=False, dependencies=[ApiKey])
     async def metrics() -> Response:

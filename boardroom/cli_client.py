@@ -1,5 +1,5 @@
 """`boardroom project …`, `boardroom approvals`, `boardroom approve`, `boardroom deliverables`,
-`boardroom deliverable`: the CLI as an API client.
+`boardroom deliverable`, `boardroom routines`, `boardroom routine …`: the CLI as an API client.
 
 Talks HTTP to the Boardroom API (BOARDROOM_API_URL, else the configured api_host:api_port) with
 `Authorization: Bearer $BOARDROOM_API_KEY` when set. Connection errors and 4xx/5xx answers end
@@ -338,6 +338,66 @@ def cmd_deliverable(args: argparse.Namespace) -> int:
     return 0
 
 
+def _routines_path(project: str) -> str:
+    return f"/projects/{quote(project, safe='')}/routines"
+
+
+def render_routines(items: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            r["id"],
+            "paused" if r["paused"] else "active",
+            r["schedule"],
+            str(r["runs"]),
+            "" if r["paused"] or not r.get("next_run_at") else r["next_run_at"],
+            r["role"],
+            r["title"],
+        ]
+        for r in items
+    ]
+    return "\n".join(_table(rows, ["ROUTINE", "STATE", "SCHEDULE", "RUNS", "NEXT RUN", "ROLE", "TITLE"]))
+
+
+def cmd_routines(args: argparse.Namespace) -> int:
+    with client_for(args) as api:
+        page = api.call("GET", _routines_path(args.project))
+    print(render_routines(page["items"]) if page["items"] else "no routines")
+    return 0
+
+
+def cmd_routine_add(args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {
+        "title": args.title,
+        "role": args.role,
+        "schedule": args.schedule,
+        "acceptance_criteria": args.criterion or [],
+        "risk": args.risk,
+    }
+    with client_for(args) as api:
+        r = api.call("POST", _routines_path(args.project), json=body)
+    print(f"routine {r['id']} added: {r['title']} ({r['schedule']})")
+    if r.get("next_run_at"):
+        print(f"  next run: {r['next_run_at']}")
+    print(f"  temporal: {r['temporal_ui_url']}")
+    return 0
+
+
+def cmd_routine_action(args: argparse.Namespace) -> int:
+    path = f"{_routines_path(args.project)}/{quote(args.routine, safe='')}"
+    with client_for(args) as api:
+        if args.routine_command == "delete":
+            api.call("DELETE", path)
+            print(f"routine {args.routine} deleted")
+            return 0
+        r = api.call("POST", f"{path}/{args.routine_command}")
+    done = {"pause": "paused", "resume": "resumed", "run": "started"}[args.routine_command]
+    print(
+        f"routine {r['id']} {done}"
+        + ("" if r["paused"] or not r.get("next_run_at") else f"; next run {r['next_run_at']}")
+    )
+    return 0
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -422,3 +482,28 @@ def register(sub: Any) -> None:
     deliverable.add_argument("id", help="deliverable id (from `boardroom deliverables`)")
     deliverable.add_argument("--version", type=_positive_int, help="an older version (default: latest)")
     deliverable.set_defaults(handler=cmd_deliverable)
+
+    routines = sub.add_parser("routines", help="a project's routines (recurring work)")
+    routines.add_argument("project", help="project id")
+    routines.set_defaults(handler=cmd_routines)
+
+    routine = sub.add_parser("routine", help="add, pause, resume, run or delete a routine")
+    rsub = routine.add_subparsers(dest="routine_command", required=True, metavar="ACTION")
+    add = rsub.add_parser("add", help="define recurring work on an operating project")
+    add.add_argument("project", help="project id")
+    add.add_argument("--title", required=True)
+    add.add_argument("--role", required=True, help="a producing role of the agent catalog, e.g. copywriter")
+    add.add_argument("--schedule", required=True, help="cron in UTC ('0 9 * * MON') or interval ('every 7d', '24h')")
+    add.add_argument("--criterion", action="append", help="an acceptance criterion (repeatable)")
+    add.add_argument("--risk", choices=["low", "medium", "high"], default="low")
+    add.set_defaults(handler=cmd_routine_add)
+    for action, text in (
+        ("pause", "pause a routine"),
+        ("resume", "resume a paused routine"),
+        ("run", "run a routine now, once"),
+        ("delete", "delete a routine"),
+    ):
+        p = rsub.add_parser(action, help=text)
+        p.add_argument("project", help="project id")
+        p.add_argument("routine", help="routine id (from `boardroom routines`)")
+        p.set_defaults(handler=cmd_routine_action)

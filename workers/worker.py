@@ -25,6 +25,7 @@ from workflows.launch import LaunchWorkflow
 from workflows.operations import OperationsReviewWorkflow
 from workflows.produce_review import ProduceReviewWorkflow
 from workflows.project import ProjectWorkflow
+from workflows.routine import RoutineWorkflow
 from workflows.smoke import SmokeWorkflow
 
 
@@ -36,6 +37,7 @@ def workflows() -> list[type]:
         ProduceReviewWorkflow,
         LaunchWorkflow,
         OperationsReviewWorkflow,
+        RoutineWorkflow,
         SmokeWorkflow,
         DigestWorkflow,
     ]
