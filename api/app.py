@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from api.auth import warn_if_open
+from api.auth import SignInRequired, warn_if_open
 from api.deps import ApiKey
 from api.middleware import BodyLimitMiddleware, HostOriginMiddleware, SecurityHeadersMiddleware
 from api.payload_guard import PayloadLimitInterceptor, PayloadTooLarge
@@ -38,6 +38,7 @@ from api.routers import (
     projects,
     routines,
     search,
+    session,
     slack,
     webhooks,
 )
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HostOriginMiddleware, settings=settings)
     app.add_middleware(SecurityHeadersMiddleware)
     _install_error_handlers(app)
+    app.add_exception_handler(SignInRequired, session.sign_in_required)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(health.router)
     app.include_router(docs.router)
@@ -192,9 +194,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(deliverables.router)
     app.include_router(deliverables.pages)
+    app.include_router(deliverables.downloads)
     app.include_router(search.router)
     app.include_router(lessons.router)
     app.include_router(routines.router)
+    app.include_router(session.router)
+    app.include_router(session.pages)
 
     @app.get("/metrics", include_in_schema=False, dependencies=[ApiKey])
     async def metrics() -> Response:

@@ -4,6 +4,12 @@ Each key has a name (`alice:KEY`): the caller is that principal, and a decision 
 recorded under that name — whatever the request body says. A bare key (the older form) is the
 default owner, `ceo`. A loopback client with no keys configured is the owner of every project.
 
+Browser pages (routes of class `BrowserRoute`: the dashboard, the console and its form posts,
+deliverable pages, the live streams) also take the session cookie a one-time login link sets
+(api.signin, api.routers.session), and answer a missing credential with the sign-in page rather
+than JSON. JSON routes never take the cookie: a page on another origin of the same site (the
+Temporal UI, which CORS lets read answers) cannot use a browser's session there.
+
 Signed endpoints (approval links, Slack, webhooks) do not use this: their signature is the
 credential. Keys are never logged.
 """
@@ -14,12 +20,17 @@ import hmac
 import ipaddress
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.routing import APIRoute
 
+from api.forms import form_token
+from api.signin import COOKIE, SessionInvalid, session_token_id, verify_session
 from approvals.policy import normalize_approver
 from boardroom.settings import DEFAULT_PRINCIPAL, Settings
+from store.tokens import is_spent
 
 log = logging.getLogger("boardroom.api")
 
@@ -76,28 +87,73 @@ def bearer_token(request: Request) -> str | None:
     return value.strip()
 
 
+SIGN_IN = "sign in to open this page"
+
+
+class BrowserRoute(APIRoute):
+    """A route a browser opens (`APIRouter(route_class=BrowserRoute)`): it accepts the session
+    cookie besides the bearer key, and answers a missing credential with an HTML page."""
+
+
+class SignInRequired(HTTPException):
+    """Raised for a browser route: the app renders it as the sign-in (401) or refusal (403) page."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A browser signed in by session cookie, as the page header shows it (with its sign-out form)."""
+
+    name: str
+    form_token: str
+
+
+def is_browser_route(request: Request) -> bool:
+    return isinstance(request.scope.get("route"), BrowserRoute)
+
+
+def _refuse(browser: bool, code: int, detail: str) -> HTTPException:
+    headers = {"WWW-Authenticate": "Bearer"} if code == status.HTTP_401_UNAUTHORIZED else None
+    return (SignInRequired if browser else HTTPException)(code, detail, headers=headers)
+
+
+def _session_principal(request: Request, settings: Settings) -> Principal:
+    """The principal of the request's session cookie; SignInRequired (401) with the reason."""
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        raise _refuse(True, status.HTTP_401_UNAUTHORIZED, SIGN_IN)
+    try:
+        name, grant = verify_session(settings, cookie, datetime.now(UTC))
+    except SessionInvalid as exc:
+        raise _refuse(True, status.HTTP_401_UNAUTHORIZED, str(exc)) from None
+    if is_spent(request.app.state.engine, session_token_id(grant)):
+        raise _refuse(True, status.HTTP_401_UNAUTHORIZED, "you signed out of this session")
+    request.state.signed_in = SignedIn(name=name, form_token=form_token(settings, "sign-out"))
+    return Principal(name)
+
+
 def authenticate(request: Request) -> Principal:
-    """Dependency for the JSON APIs and the dashboard: the calling principal, or 401/403."""
+    """Dependency for the JSON APIs and the pages: the calling principal, or 401/403. Browser
+    routes take the session cookie too (only when no Authorization header is sent)."""
     settings: Settings = request.app.state.settings
+    browser = is_browser_route(request)
     principals = settings.api_principals
     if not principals:
         host = request.client.host if request.client else None
         if not is_loopback(host):
-            raise HTTPException(
+            raise _refuse(
+                browser,
                 status.HTTP_403_FORBIDDEN,
                 "BOARDROOM_API_KEYS is not set: this API answers loopback clients only",
             )
         return Principal(DEFAULT_PRINCIPAL, owner=True)
     token = bearer_token(request)
     if token is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing bearer token (Authorization: Bearer <key>)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        if browser:
+            return _session_principal(request, settings)
+        raise _refuse(False, status.HTTP_401_UNAUTHORIZED, "missing bearer token (Authorization: Bearer <key>)")
     name = match_key(token, [(name, key) for name, key in principals])
     if name is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+        raise _refuse(browser, status.HTTP_401_UNAUTHORIZED, "invalid API key")
     return Principal(name)
 
 

@@ -360,3 +360,13 @@ class CodecPayloads(BaseModel):
 
 class SlackAck(BaseModel):
     ok: bool = True
+
+
+# --- browser sign-in --------------------------------------------------------------------------
+
+
+class LoginLinkOut(BaseModel):
+    """A one-time sign-in link for a browser, bound to the caller's key."""
+
+    url: str = Field(description="open it in the browser to sign in; it works once")
+    expires_at: datetime = Field(description="the link is refused (410) from then on")

@@ -1,5 +1,6 @@
 """`boardroom project …`, `boardroom approvals`, `boardroom approve`, `boardroom deliverables`,
-`boardroom deliverable`, `boardroom routines`, `boardroom routine …`: the CLI as an API client.
+`boardroom deliverable`, `boardroom routines`, `boardroom routine …`, `boardroom login-link`: the CLI as an API
+client.
 
 Talks HTTP to the Boardroom API (BOARDROOM_API_URL, else the configured api_host:api_port) with
 `Authorization: Bearer $BOARDROOM_API_KEY` when set. Connection errors and 4xx/5xx answers end
@@ -398,6 +399,18 @@ def cmd_routine_action(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_login_link(args: argparse.Namespace) -> int:
+    """Ask the API for a one-time browser sign-in link for this key (never minted locally: the CLI
+    holds the key, not the server's BOARDROOM_SECRET_KEY, and the link carries the API's public URL)."""
+    if not os.environ.get("BOARDROOM_API_KEY"):
+        raise ConfigError("set BOARDROOM_API_KEY to your API key: the sign-in link is made for that key's principal")
+    with client_for(args) as api:
+        link = api.call("POST", "/auth/login-links")
+    print(link["url"])
+    print(f"open it in your browser before {link['expires_at']}; it signs in once", file=sys.stderr)
+    return 0
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -507,3 +520,6 @@ def register(sub: Any) -> None:
         p.add_argument("project", help="project id")
         p.add_argument("routine", help="routine id (from `boardroom routines`)")
         p.set_defaults(handler=cmd_routine_action)
+
+    login = sub.add_parser("login-link", help="a one-time link that signs a browser in (when API keys are set)")
+    login.set_defaults(handler=cmd_login_link)

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
         64 * 1024, ge=1024, le=2 * 1024 * 1024, validation_alias=_env("BOARDROOM_MAX_WORKFLOW_PAYLOAD_BYTES")
     )
     secret_key: str = Field(PLACEHOLDER, repr=False, validation_alias=_env("BOARDROOM_SECRET_KEY"))
+    # Browser sign-in (when BOARDROOM_API_KEYS is set): how long a one-time login link may wait to
+    # be opened, and how long the session cookie it sets lasts.
+    login_link_ttl_s: int = Field(15 * 60, ge=60, le=24 * 3600, validation_alias=_env("BOARDROOM_LOGIN_LINK_TTL_S"))
+    session_ttl_s: int = Field(12 * 3600, ge=300, le=30 * 24 * 3600, validation_alias=_env("BOARDROOM_SESSION_TTL_S"))
     encryption_keys: str = Field("", repr=False, validation_alias=_env("BOARDROOM_ENCRYPTION_KEYS"))
     # Agents
     agent_provider: Literal["auto", "openai", "offline"] = Field(

@@ -177,6 +177,18 @@ class Lesson(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class SpentToken(SQLModel, table=True):
+    """A one-time credential that is used up: a login link once opened, a browser session once
+    signed out. The primary key makes spending atomic across API replicas and restarts; a row can
+    go once `expires_at` passed, since the signed token is refused by then anyway."""
+
+    id: str = Field(primary_key=True, max_length=100)
+    kind: str = Field(max_length=16)
+    principal: str = Field(max_length=200)
+    spent_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
 class LessonPublic(SQLModel):
     """A lesson as the API and the console show it."""
 

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api import readmodel, service
-from api.auth import PrincipalDep
+from api.auth import BrowserRoute, PrincipalDep
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
 from api.forms import form_token, form_token_ok
 from api.routers.pages import error_page, templates
@@ -23,7 +23,7 @@ from boardroom.settings import Settings
 from workflows.ids import project_id_from_gate_id
 from workflows.models import DECISION_STATUS, AutoApprove, Channel, GateDecision
 
-router = APIRouter(tags=["console"], include_in_schema=False, dependencies=[ApiKey])
+router = APIRouter(tags=["console"], include_in_schema=False, dependencies=[ApiKey], route_class=BrowserRoute)
 
 KINDS = ("interview", "plan", "deliverable", "escalation", "budget", "go_live", "improvement")
 RISKS = ("low", "medium", "high")

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from api import readmodel, workproduct
+from api.auth import BrowserRoute
 from api.deps import ApiKey, SessionDep, SettingsDep
 from api.routers.pages import error_page, templates
 from api.schemas import DeliverableDetail, DeliverableList, errors
@@ -26,7 +27,9 @@ DocumentId = Annotated[int, Path(ge=1, le=MAX_ID, description="a deliverable id"
 VersionQuery = Annotated[int | None, Query(ge=1, le=1_000_000, description="an older version (default: latest)")]
 
 router = APIRouter(tags=["deliverables"], dependencies=[ApiKey])
-pages = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[ApiKey])
+pages = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[ApiKey], route_class=BrowserRoute)
+# The zip is a download the project page links to: a signed-in browser may fetch it too.
+downloads = APIRouter(tags=["deliverables"], dependencies=[ApiKey], route_class=BrowserRoute)
 
 ZIP_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
@@ -71,7 +74,7 @@ def get_deliverable(
     return _detail(session, settings, deliverable_id, version)
 
 
-@router.get(
+@downloads.get(
     "/projects/{project_id}/export.zip",
     response_class=Response,
     response_model=None,

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, StringConstraints
 
+from api.auth import BrowserRoute
 from api.deps import ApiKey, SettingsDep
 from api.principal import OwnerDep
 from api.routers.pages import error_page, templates
@@ -36,7 +37,7 @@ LessonText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 LessonId = Annotated[int, Path(ge=1, le=2**62)]
 
 api = APIRouter(prefix="/lessons", tags=["lessons"], dependencies=[ApiKey])
-console = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[ApiKey])
+console = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[ApiKey], route_class=BrowserRoute)
 
 
 class LessonIn(Input):

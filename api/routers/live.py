@@ -19,10 +19,11 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from api.auth import BrowserRoute
 from api.deps import ApiKey, EngineDep
 from store.tables import Gate, Project
 
-router = APIRouter(tags=["live"], include_in_schema=False, dependencies=[ApiKey])
+router = APIRouter(tags=["live"], include_in_schema=False, dependencies=[ApiKey], route_class=BrowserRoute)
 
 POLL_S = 0.5
 KEEPALIVE_S = 15.0

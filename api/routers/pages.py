@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
 
 from api import links, readmodel, service
+from api.auth import BrowserRoute
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
 from api.forms import form_token as console_form_token
 from api.markdown import render_markdown
@@ -47,7 +48,7 @@ REFRESH_S = 10
 PHASES = [Phase.discovery, Phase.execution, Phase.launch, Phase.operations]
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
-protected = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[ApiKey])
+protected = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[ApiKey], route_class=BrowserRoute)
 
 
 def _dt(value: datetime | None) -> str:
@@ -85,9 +86,9 @@ def budget_pct(cost: Cost) -> int:
     return min(100, round(100 * cost.usd / cost.budget_usd)) if cost.budget_usd else 0
 
 
-def error_page(request: Request, code: int, title: str, message: str) -> HTMLResponse:
+def error_page(request: Request, code: int, title: str, message: str, *, hint: str = "") -> HTMLResponse:
     return templates.TemplateResponse(
-        request, "error.html", {"code": code, "title": title, "message": message}, status_code=code
+        request, "error.html", {"code": code, "title": title, "message": message, "hint": hint}, status_code=code
     )
 
 

@@ -39,7 +39,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.catalog import load_catalog
 from api import service
-from api.auth import Principal, PrincipalDep
+from api.auth import BrowserRoute, Principal, PrincipalDep
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SettingsDep
 from api.forms import form_token, form_token_ok
 from api.routers.pages import error_page, templates
@@ -448,7 +448,7 @@ async def act(
 # --- JSON routes ----------------------------------------------------------------------------------
 
 api = APIRouter(prefix="/projects/{project_id}/routines", tags=["routines"], dependencies=[ApiKey])
-console = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[ApiKey])
+console = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[ApiKey], route_class=BrowserRoute)
 
 
 @api.get("", response_model=RoutineList, responses=errors(401, 403, 404, 503))

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
+from api.auth import BrowserRoute
 from api.deps import ApiKey, SettingsDep
 from api.principal import OwnerDep
 from api.routers.pages import templates
@@ -30,7 +31,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 api = APIRouter(tags=["search"], dependencies=[ApiKey])
-console = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[ApiKey])
+console = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[ApiKey], route_class=BrowserRoute)
 
 
 class SearchResults(BaseModel):

@@ -34,10 +34,14 @@ async def test_without_keys_only_loopback_is_answered(offline_api: AppClient, ca
             assert (await http.get("/")).status_code == 200
     assert "BOARDROOM_API_KEYS is not set" in caplog.text
     async with offline_api(client_host="10.1.2.3") as http:
-        for path in ("/projects", "/approvals", "/"):
+        for path in ("/projects", "/approvals"):
             resp = await http.get(path)
             assert resp.status_code == 403, path
             assert "loopback" in resp.json()["detail"]
+        # a page answers a browser with a page, not JSON
+        page = await http.get("/")
+        assert page.status_code == 403 and page.headers["content-type"].startswith("text/html")
+        assert "loopback clients only" in page.text
         assert (await http.post("/projects", json={"goal": "x"})).status_code == 403
         assert (await http.get("/healthz")).status_code == 200
 
