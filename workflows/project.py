@@ -314,6 +314,7 @@ class ProjectWorkflow:
         )
         self.state.answers = out.answers
         self.state.research_summary = out.research_summary
+        self.state.research_document_id = out.research_document_id
         self.state.plan = out.plan
         self.state.plan_revision = out.plan_revision
         self.state.team = out.team
@@ -332,6 +333,11 @@ class ProjectWorkflow:
                 goal=self.state.goal,
                 plan=self.state.plan,
                 policy=self._policy,
+                # What every task works from (ids and bounded text; see WorkContext).
+                answers=self.state.answers,
+                research_summary=self.state.research_summary,
+                research_document_id=self.state.research_document_id,
+                steering=list(self.state.steering),
             ),
             "execution",
         )

@@ -49,7 +49,8 @@ async def test_whole_lifecycle_then_business_event(
         planned = [t for t in state.tasks if not t.id.startswith("launch-")]
         assert len(planned) >= 6
         assert all(t.status in (TaskStatus.passed, TaskStatus.accepted) for t in planned)
-        assert any(t.rounds >= 2 for t in planned), "the offline QA fails some first drafts"
+        # The offline rubric checks each deliverable; the planned work meets it (no hash-chosen failures).
+        assert all(t.qa_score is not None and 8.0 <= t.qa_score <= 9.0 for t in planned)
         assert state.answers, "the interview answers reached the project"
         # No credentials in tests: every integration is recorded as skipped with its reason.
         assert {i.name for i in state.integrations} == {"github", "stripe", "slack"}
@@ -284,6 +285,13 @@ async def test_concurrent_decisions_exactly_one_wins(
         losses = [r for r in results if isinstance(r, WorkflowUpdateFailedError)]
         assert len(wins) == 1 and len(losses) == 9
         assert all(isinstance(e.cause, ApplicationError) and e.cause.type == "AlreadyDecided" for e in losses)
-        with session_scope(settings.database_url) as session:
-            assert len(session.exec(select(Decision).where(Decision.gate_id == gate.id)).all()) == 1
+        # The audit record is written after the update answered: poll for it, with a deadline.
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
+            with session_scope(settings.database_url) as session:
+                rows = session.exec(select(Decision).where(Decision.gate_id == gate.id)).all()
+            if rows or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        assert len(rows) == 1
         await cancel_and_wait(handle)
