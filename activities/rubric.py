@@ -351,6 +351,16 @@ class Rule:
     pattern: str = ""  # criteria that match it; empty for sections only written, never asked for
 
 
+def needs(name: str, heading: str, write_: Writer, minimum: int = 1, what: str = "entries", *, pattern: str) -> Rule:
+    """A rule met by a section with at least `minimum` entries (or the number the criterion names)."""
+    return Rule(name, heading, write_, _needs(heading, minimum, what), pattern)
+
+
+def has(name: str, heading: str, write_: Writer, *found: str, pattern: str, explain: str = "") -> Rule:
+    """A rule met by a section that contains each of the `found` patterns."""
+    return Rule(name, heading, write_, _has(heading, *found, explain=explain), pattern)
+
+
 def _needs(heading: str, minimum: int = 1, what: str = "entries") -> Checker:
     def check(doc: Doc, _f: Facts, criterion: str) -> str | None:
         body = doc.section(heading)
@@ -1228,44 +1238,41 @@ RULES: list[Rule] = [
     # CEO feedback and steering (the instruction's own words may name prices, refunds…)
     Rule("directions", DIRECTIONS_HEADING, w_directions, c_directions, r"ceo's (feedback|instruction)"),
     # improvements from KPI reviews
-    Rule("readme-note", "README note", w_readme_note, _has("README note", r"changed"), r"readme note"),
-    Rule("what-changed", "What changed and why", w_what_changed, _needs("What changed", 1), r"what changed"),
-    Rule(
-        "earlier",
-        "Earlier deliverables affected",
-        w_earlier,
-        _needs("Earlier deliverables", 1),
-        r"earlier deliverables",
-    ),
-    Rule(
+    has("readme-note", "README note", w_readme_note, r"changed", pattern=r"readme note"),
+    needs("what-changed", "What changed and why", w_what_changed, 1, pattern=r"what changed"),
+    needs("earlier", "Earlier deliverables affected", w_earlier, 1, pattern=r"earlier deliverables"),
+    has(
         "experiment",
         "Experiment",
         w_experiment,
-        _has("Experiment", r"Hypothesis:", r"Metric:", r"Stop rule:"),
-        r"hypothesis, a metric",
+        r"Hypothesis:",
+        r"Metric:",
+        r"Stop rule:",
+        pattern=r"hypothesis, a metric",
     ),
-    Rule("budget", "Budget", w_budget, _has("Budget", r"\d"), r"budget"),
-    Rule("readout", "Read-out", w_readout, _has("Read-out", r"day \d+"), r"when the result"),
+    has("budget", "Budget", w_budget, r"\d", pattern=r"budget"),
+    has("readout", "Read-out", w_readout, r"day \d+", pattern=r"when the result"),
     Rule(
         "refund-reasons", "Refund reasons", w_refund_reasons, _needs("Refund reasons", 2, "reasons"), r"refund reasons"
     ),
-    Rule(
+    has(
         "refund-changes",
         "Changes to onboarding and refunds",
         w_refund_changes,
-        _has("Changes to onboarding", r"onboarding", r"refund"),
-        r"onboarding and the refund",
+        r"onboarding",
+        r"refund",
+        pattern=r"onboarding and the refund",
     ),
-    Rule("refund-target", "Refund target", w_refund_target, _has("Refund target", r"\d+%"), r"target refund rate"),
-    Rule("issues", "Open issues", w_issues, _needs("Open issues", 2, "entries"), r"open issue"),
-    Rule("prevention", "Prevention check", w_prevention, _has("Prevention", r"check"), r"prevents"),
+    has("refund-target", "Refund target", w_refund_target, r"\d+%", pattern=r"target refund rate"),
+    needs("issues", "Open issues", w_issues, 2, "entries", pattern=r"open issue"),
+    has("prevention", "Prevention check", w_prevention, r"check", pattern=r"prevents"),
     # selling: research
     Rule("competitors", "Competitors", w_competitors, c_competitors, r"competitor"),
     Rule("market-size", "Market size", w_market_size, c_market_size, r"\bsiz(e|es|ing)\b|segment"),
     Rule("implications", "Implications", w_implications, c_implications, r"implication"),
     # spec
     Rule("problem", "Problem", w_problem, _any),
-    Rule("scope", "Scope (v1)", w_scope, _has("Scope", r"In scope", r"Out of scope"), r"\bscope\b"),
+    has("scope", "Scope (v1)", w_scope, r"In scope", r"Out of scope", pattern=r"\bscope\b"),
     Rule("stories", "User stories", w_stories, c_stories, r"user stor"),
     Rule("metrics", "Success metrics", w_metrics, c_metrics, r"success metric|measurable .*metric"),
     # pricing
@@ -1274,84 +1281,92 @@ RULES: list[Rule] = [
     Rule("margin", "Margin", w_margin, c_margin, r"margin"),
     Rule("price-test", "Test after launch", w_price_test, _any),
     # legal
-    Rule("terms", "Terms of service", w_terms, _has("Terms", r"\S"), r"terms of service|service agreement"),
+    has("terms", "Terms of service", w_terms, r"\S", pattern=r"terms of service|service agreement"),
     Rule("refund-policy", "Refund policy", w_refund_policy, c_refund_match, r"refund policy|matches the pricing"),
     Rule("personal-data", "Privacy: personal data", w_personal_data, c_personal_data, r"personal data"),
-    Rule("lawyer", "For the lawyer", w_lawyer, _needs("lawyer", 2, "points"), r"lawyer"),
+    needs("lawyer", "For the lawyer", w_lawyer, 2, "points", pattern=r"lawyer"),
     # website (files; the sections describe them)
     Rule("site", "What was built", w_site_summary, c_site_offer, r"home page|above the fold|states the offer"),
     Rule("site-buy", "What was built", w_site_summary, c_site_buy, r"buy button|call to action|payment link"),
     Rule("site-links", "What was built", w_site_summary, c_site_links, r"terms and privacy|local link|links resolve"),
     Rule("site-clean", "What was built", w_site_summary, c_site_clean, r"external resource|placeholder"),
     Rule("site-terms", "What was built", w_site_summary, c_site_terms, r"terms page carries|refund rule on the site"),
-    Rule(
-        "how-to-run",
-        "How to preview and deploy",
-        w_how_to_run,
-        _has("preview", r"\S"),
-        r"readme with|how to run|how to preview",
+    has(
+        "how-to-run", "How to preview and deploy", w_how_to_run, r"\S", pattern=r"readme with|how to run|how to preview"
     ),
     # launch content
     Rule("announcement", "Announcement", w_announcement, c_announcement, r"announcement"),
     Rule("titles", "Page titles and meta descriptions", w_titles, c_titles, r"title and meta|meta description"),
-    Rule("posts", "Social posts", w_posts, _needs("Social posts", 3, "posts"), r"social post|ready-to-post"),
+    needs("posts", "Social posts", w_posts, 3, "posts", pattern=r"social post|ready-to-post"),
     # support
     Rule("onboarding", "Onboarding", w_onboarding, _any),
-    Rule(
+    needs(
         "questions",
         "Top questions",
         w_questions,
-        _needs("Top questions", 10, "answered questions"),
-        r"customer questions|top questions|likely questions",
+        10,
+        "answered questions",
+        pattern=r"customer questions|top questions|likely questions",
     ),
-    Rule(
+    has(
         "response",
         "Response times and escalation",
         w_response,
-        _has("Response", r"\d+\s+hours", r"escalat"),
-        r"response.time|escalation",
+        r"\d+\s+hours",
+        r"escalat",
+        pattern=r"response.time|escalation",
     ),
     Rule("refund-steps", "Refund handling", w_refund_steps, c_refund_steps, r"refund handling|refund steps"),
     # research projects
     Rule("related", "Related work in this thesis", w_related, c_related, r"literature review's|strands from"),
-    Rule("strands", "Prior work to review", w_strands, _needs("Prior work", 5, "strands"), r"strands of prior work"),
-    Rule("gap", "The gap", w_gap, _has("gap", r"\S"), r"\bgap\b"),
-    Rule("sources", "Where to search", w_sources, _needs("search", 3, "sources"), r"databases|sources to search"),
-    Rule(
+    needs("strands", "Prior work to review", w_strands, 5, "strands", pattern=r"strands of prior work"),
+    has("gap", "The gap", w_gap, r"\S", pattern=r"\bgap\b"),
+    needs("sources", "Where to search", w_sources, 3, "sources", pattern=r"databases|sources to search"),
+    has(
         "rq",
         "Research question and hypotheses",
         w_rq,
-        _has("Research question", r"\?", r"^- H2", explain="no research question (ending in ?) with two hypotheses"),
-        r"research question and|hypothes",
+        r"\?",
+        r"^- H2",
+        explain="no research question (ending in ?) with two hypotheses",
+        pattern=r"research question and|hypothes",
     ),
     Rule(
-        "method", "Method, data and sample", w_method, _has("Method", r"Method:", r"Data:", r"Sample:"), r"method, data"
+        "method",
+        "Method, data and sample",
+        w_method,
+        _has("Method, data and sample", r"Method:", r"Data:", r"Sample:"),
+        r"method, data",
     ),
-    Rule("validity", "Threats to validity", w_validity, _needs("validity", 2, "threats"), r"validity"),
+    needs("validity", "Threats to validity", w_validity, 2, "threats", pattern=r"validity"),
     Rule(
         "milestones", "Milestones", lambda f, _t: _weeks(f), _needs("Milestones", 4, "dated milestones"), r"milestone"
     ),
     Rule("deadline", "Deadline and constraints", w_deadline, c_deadline, r"deadline"),
     Rule(
-        "checkpoints", "Supervisor checkpoints", w_checkpoints, _needs("checkpoints", 2, "checkpoints"), r"supervisor"
+        "checkpoints",
+        "Supervisor checkpoints",
+        w_checkpoints,
+        _needs("Supervisor checkpoints", 2, "checkpoints"),
+        r"supervisor",
     ),
-    Rule("collection", "Data collection", w_collection, _needs("collection", 2, "steps"), r"data is collected"),
-    Rule("analysis", "Analysis methods", w_analysis, _needs("Analysis", 2, "methods"), r"analysis method"),
-    Rule("ethics", "Ethics and data protection", w_ethics, _has("Ethics", r"ethic", r"consent|anonymi|GDPR"), r"ethic"),
-    Rule("outline", "Chapter outline", w_outline, _needs("outline", 5, "chapters"), r"outline"),
+    needs("collection", "Data collection", w_collection, 2, "steps", pattern=r"data is collected"),
+    needs("analysis", "Analysis methods", w_analysis, 2, "methods", pattern=r"analysis method"),
+    has("ethics", "Ethics and data protection", w_ethics, r"ethic", r"consent|anonymi|GDPR", pattern=r"ethic"),
+    needs("outline", "Chapter outline", w_outline, 5, "chapters", pattern=r"outline"),
     Rule("intro", "Draft introduction", w_intro, c_intro, r"introduction"),
     # content projects
-    Rule("audience", "Audience", w_audience, _has("Audience", r"Audience:"), r"audience"),
-    Rule("comparable", "Comparable publications", w_comparable, _needs("Comparable", 3, "comparables"), r"comparable"),
-    Rule("angle", "Our angle", w_angle, _has("angle", r"\S"), r"differently"),
-    Rule("format", "Format and cadence", w_format, _has("Format", r"cadence:"), r"cadence"),
-    Rule("keywords", "Keyword map", w_keywords, _needs("Keyword", 5, "keywords"), r"keyword"),
-    Rule("topics", "First topics", w_topics, _needs("topics", 10, "topics"), r"topics"),
-    Rule("success90", "Success at 90 days", w_success90, _has("Success", r"\d"), r"90 days|success is measured"),
+    has("audience", "Audience", w_audience, r"Audience:", pattern=r"audience"),
+    needs("comparable", "Comparable publications", w_comparable, 3, "comparables", pattern=r"comparable"),
+    has("angle", "Our angle", w_angle, r"\S", pattern=r"differently"),
+    has("format", "Format and cadence", w_format, r"cadence:", pattern=r"cadence"),
+    needs("keywords", "Keyword map", w_keywords, 5, "keywords", pattern=r"keyword"),
+    needs("topics", "First topics", w_topics, 10, "topics", pattern=r"topics"),
+    has("success90", "Success at 90 days", w_success90, r"\d", pattern=r"90 days|success is measured"),
     Rule("pieces", "Drafts", w_pieces, c_pieces, r"pieces in full|first three pieces|each piece"),
-    Rule("channels", "Channels", w_channels, _needs("Channels", 2, "channels"), r"channel"),
-    Rule("first30", "First 30 days", w_first30, _needs("30 days", 4, "weeks"), r"30 days"),
-    Rule("growth-target", "Target", w_growth_target, _has("Target", r"\d"), r"growth target"),
+    needs("channels", "Channels", w_channels, 2, "channels", pattern=r"channel"),
+    needs("first30", "First 30 days", w_first30, 4, "weeks", pattern=r"30 days"),
+    has("growth-target", "Target", w_growth_target, r"\d", pattern=r"growth target"),
     # generic
     Rule("approach", "Approach", w_approach, _any),
     Rule("plan-of-work", "Plan of work", w_plan_of_work, _any),

@@ -105,7 +105,7 @@ def site_problems(files: dict[str, str]) -> list[str]:
 
 def visible_text(html: str) -> str:
     """The text of an HTML page without tags (for checking what a visitor reads)."""
-    text = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.DOTALL | re.IGNORECASE)
+    text = re.sub(r"<(script|style|head)[^>]*>.*?</\1>", " ", html, flags=re.DOTALL | re.IGNORECASE)
     text = re.sub(r"<[^>]+>", " ", text)
     from html import unescape
 
