@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from workflows.models import (
+    MAX_ANSWERS,
     AutoApprove,
     Channel,
     Cost,
@@ -229,7 +230,10 @@ class DecisionIn(Input):
     decision: DecisionValue
     comment: LongText = ""
     approver: ShortText | None = None
-    answers: dict[Annotated[str, StringConstraints(max_length=100)], LongText] = {}
+    # At most MAX_ANSWERS answers: interview answers reach the workflows (bounded inputs).
+    answers: Annotated[
+        dict[Annotated[str, StringConstraints(max_length=100)], LongText], Field(max_length=MAX_ANSWERS)
+    ] = {}
     budget_increase_usd: PositiveUsd | None = None
 
 
