@@ -34,6 +34,19 @@ from workflows.models import (
 from workflows.project import ProjectWorkflow
 
 
+async def recorded_decisions(settings: Settings, gate_id: str, timeout: float = 30.0) -> list[Decision]:
+    """The audit records of a gate. They are written after the update answered (in the
+    background): poll for them, with a deadline."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        with session_scope(settings.database_url) as session:
+            rows = list(session.exec(select(Decision).where(Decision.gate_id == gate_id)).all())
+        if rows or loop.time() > deadline:
+            return rows
+        await asyncio.sleep(0.05)
+
+
 async def test_whole_lifecycle_then_business_event(
     time_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
@@ -261,8 +274,7 @@ async def test_update_validator_rejects_before_anything_is_written(
         accepted_type = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
         accepted = [e for e in history.events if e.event_type == accepted_type]
         assert len(accepted) == 1, "rejected updates leave no trace in the history"
-        with session_scope(settings.database_url) as session:
-            rows = session.exec(select(Decision).where(Decision.gate_id == gate.id)).all()
+        rows = await recorded_decisions(settings, gate.id)
         assert [r.approver for r in rows] == ["ceo@example.com"]
         await cancel_and_wait(handle)
 
@@ -285,13 +297,5 @@ async def test_concurrent_decisions_exactly_one_wins(
         losses = [r for r in results if isinstance(r, WorkflowUpdateFailedError)]
         assert len(wins) == 1 and len(losses) == 9
         assert all(isinstance(e.cause, ApplicationError) and e.cause.type == "AlreadyDecided" for e in losses)
-        # The audit record is written after the update answered: poll for it, with a deadline.
-        deadline = asyncio.get_running_loop().time() + 30
-        while True:
-            with session_scope(settings.database_url) as session:
-                rows = session.exec(select(Decision).where(Decision.gate_id == gate.id)).all()
-            if rows or asyncio.get_running_loop().time() > deadline:
-                break
-            await asyncio.sleep(0.05)
-        assert len(rows) == 1
+        assert len(await recorded_decisions(settings, gate.id)) == 1
         await cancel_and_wait(handle)
