@@ -22,7 +22,6 @@ With OpenAI the whole context is then at most about 20,000 tokens besides the ta
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -312,15 +311,3 @@ def upstream_sections(brief: Brief) -> list[str]:
 
 def files_text(files: dict[str, str]) -> str:
     return "".join(f"\n\n--- file {name} ---\n{text}" for name, text in sorted(files.items()))
-
-
-def dump(brief: Brief) -> str:
-    """A compact JSON view of a brief (logs and usage estimates)."""
-    return json.dumps(
-        {
-            "task": brief.task.id,
-            "answers": len(brief.answers),
-            "upstream": [(u.task_id, u.document_id, u.cut_chars) for u in brief.upstream],
-            "research": len(brief.research),
-        }
-    )

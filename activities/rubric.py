@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from activities.context import Brief, Upstream
 from activities.offer import (
@@ -1783,7 +1783,6 @@ __all__ = [
     "facts_for",
     "header",
     "join_sections",
-    "replace",
     "revise",
     "rule_for",
     "sections",

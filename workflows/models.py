@@ -464,6 +464,8 @@ class TaskView(Model):
     risk: Risk = Risk.low
     depends_on: list[str] = []
     qa_score: float | None = None
+    # How the score was reached: "llm" or "offline-rubric" (label offline scores as such).
+    qa_method: str = ""
     rounds: int = 0
     deliverable_id: int | None = None
     started_at: datetime | None = None
@@ -480,6 +482,7 @@ class TaskProgress(Model):
     deliverable_id: int | None = None
     usage: Usage = Usage()
     at: datetime | None = None
+    qa_method: str = ""
 
 
 class Cost(Model):

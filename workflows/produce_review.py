@@ -162,6 +162,7 @@ class ProduceReviewWorkflow(GateClient):
                 status=status,
                 rounds=rounds,
                 qa_score=review.score if review else None,
+                qa_method=review.method if review else "",
                 deliverable_id=deliverable.deliverable_id if deliverable else None,
                 usage=usage or Usage(),
                 at=workflow.now(),

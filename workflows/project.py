@@ -215,6 +215,8 @@ class ProjectWorkflow:
         view.rounds = max(view.rounds, progress.rounds)
         if progress.qa_score is not None:
             view.qa_score = progress.qa_score
+        if progress.qa_method:
+            view.qa_method = progress.qa_method
         if progress.deliverable_id is not None:
             view.deliverable_id = progress.deliverable_id
         if progress.status == TaskStatus.running and view.started_at is None:

@@ -142,6 +142,7 @@ async def test_an_offline_mug_business_carries_the_ceos_price_to_the_site(
         planned = [t for t in state.tasks if not t.id.startswith("launch-")]
         assert all(t.status == TaskStatus.passed for t in planned)
         assert all(t.rounds == 1 for t in planned), [(t.id, t.rounds) for t in planned]
+        assert {t.qa_method for t in planned} == {"offline-rubric"}  # the board can label the scores
 
         with session_scope(settings.database_url) as session:
             docs = {
