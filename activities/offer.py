@@ -77,6 +77,19 @@ def audience_in_goal(goal: str) -> str:
     return found.group(1).strip() if found else ""
 
 
+_RETARGET = re.compile(
+    r"\b(?:target|focus on|aim at|sell to|sell only to)\s+([a-z][^.,;!?]{2,60}?)"
+    r"(?:\s+instead of\b|\s+rather than\b|[.,;!?]|$)",
+    re.IGNORECASE,
+)
+
+
+def audience_in_instruction(text: str) -> str:
+    """ "Target teachers instead of parents" → "teachers"; "" when the text names no audience."""
+    found = _RETARGET.search(text)
+    return found.group(1).strip() if found else ""
+
+
 # --- the kind of goal --------------------------------------------------------------------------
 
 _RESEARCH = set(

@@ -36,7 +36,17 @@ from temporalio import activity
 
 from activities.catalog import Catalog
 from activities.context import Brief
-from activities.offer import derive_offer, goal_kind, parse_price, product_name, short, stated_price, topic, words
+from activities.offer import (
+    audience_in_instruction,
+    derive_offer,
+    goal_kind,
+    parse_price,
+    product_name,
+    short,
+    stated_price,
+    topic,
+    words,
+)
 from activities.planning import (
     Deliverable,
     Draft,
@@ -704,6 +714,10 @@ class OfflineProvider:
             )
             tasks = reprice(tasks, offer, new, done)
             offer = new
+        audience = audience_in_instruction(change_text)
+        if offer is not None and audience and audience != offer.audience:
+            # The CEO named a new audience: the offer (and so every later deliverable) follows.
+            offer = offer.model_copy(update={"audience": audience})
         changes = [f"feedback: {short(f, 60)}" for f in data.feedback] + [
             f"steering: {short(s, 60)}" for s in data.steering
         ]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from activities.context import Brief, Upstream
 from activities.offer import (
     audience_in_goal,
+    audience_in_instruction,
     constraints_in,
     derive_offer,
     money,
@@ -114,10 +115,6 @@ _DEADLINE = re.compile(
     r"|\bin\s+(\d{1,2}\s+(?:weeks|months))",
     re.IGNORECASE,
 )
-_TARGET = re.compile(
-    r"\b(?:target|focus on|aim at|sell to|for)\s+([a-z][^.,;!?]{2,60}?)(?:\s+instead of\b|\s+rather than\b|[.,;!?]|$)",
-    re.IGNORECASE,
-)
 _CEO_POINT = re.compile(r"CEO's (?:feedback|instruction):\s*(.+)$", re.IGNORECASE)
 
 
@@ -187,9 +184,9 @@ def facts_for(brief: Brief) -> Facts:
             price, source = Money(stated_in.amount, stated_in.currency, unit), "the CEO's direction"
     audience = (offer.audience if offer else "") or answers.get("audience", "") or audience_in_goal(goal)
     for text in directions:
-        found = _TARGET.search(text)
-        if found:
-            audience = found.group(1).strip()
+        named = audience_in_instruction(text)
+        if named:
+            audience = named
     refund_days, refund_source = DEFAULT_REFUND_DAYS, "the default rule"
     for kinds in (("legal",), ("pricing",)):
         up = brief.upstream_of_kind(*kinds)
@@ -1181,9 +1178,9 @@ def w_directions(f: Facts, t: TaskSpec) -> list[str]:
         change = []
         if f.price is not None and parse_price(point):
             change.append(f"the price is {f.price.full} throughout")
-        target = _TARGET.search(point)
+        target = audience_in_instruction(point)
         if target:
-            change.append(f"written for {target.group(1).strip()}")
+            change.append(f"written for {target}")
         change.append(f"this {t.deliverable_kind} deliverable follows it")
         lines.append(f"- “{point}” → " + "; ".join(change) + ".")
     return lines or ["- No CEO direction to apply."]

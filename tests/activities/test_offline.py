@@ -269,6 +269,7 @@ async def test_steering_keeps_done_tasks_and_revises_the_rest(acts: AgentActivit
     remaining = [t for t in steered.tasks if t.id not in done and t.id != new[0].id]
     assert remaining and all(any(instruction in c for c in t.acceptance_criteria) for t in remaining)
     assert instruction in steered.summary
+    assert steered.offer is not None and steered.offer.audience == "teachers"  # the offer follows the CEO
 
 
 async def test_team_maps_every_role_to_a_named_member(acts: AgentActivities) -> None:

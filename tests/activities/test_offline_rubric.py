@@ -468,3 +468,33 @@ async def test_a_criterion_the_templates_cannot_meet_is_left_to_the_ceo(
     )
     notes = section_map(doc(settings, "p-loi", "wholesale", 2).content)["Revision notes"]
     assert "not changed: the offline templates cannot meet this criterion" in notes
+
+
+async def test_steering_to_a_new_audience_and_price_reaches_the_site(acts: AgentActivities, settings: Settings) -> None:
+    run = await plan_project(acts, "p-steer", MUGS, MUG_ANSWERS)
+    await work_all(acts, run, until="legal-terms")
+    instruction = "Target hotel breakfast rooms instead of cafés, at 42 EUR per mug"
+    done = sorted(run.done)
+    steered = (
+        await env().run(
+            acts.plan,
+            PlanInput(
+                project_id="p-steer",
+                goal=MUGS,
+                previous=run.plan,
+                steering=[instruction],
+                done_task_ids=done,
+                revision=1,
+            ),
+        )
+    ).plan
+    assert steered.offer is not None
+    assert (steered.offer.audience, steered.offer.price_label) == ("hotel breakfast rooms", "42 EUR per mug")
+    run.plan = steered
+    run.data = run.data.model_copy(update={"plan": steered, "steering": [instruction]})
+    review = await work(acts, run, "website")
+    assert review.passed, [i.text for i in review.issues]
+    index = visible_text(doc(settings, "p-steer", "website").files["index.html"])  # type: ignore[index]
+    assert "hotel breakfast rooms" in index and "42 EUR" in index and "35 EUR" not in index
+    content = doc(settings, "p-steer", "website").content
+    assert f"“{instruction}” → the price is 42 EUR per mug throughout; written for hotel breakfast rooms" in content
