@@ -22,9 +22,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.catalog import UnknownRoleError, load_catalog
+from activities.context import load_brief
 from activities.llm import UNKNOWN_ROLE, OpenAIProvider
 from activities.offline import OfflineProvider
-from activities.planning import PlanValidationError, Provider, assemble_team, validate_plan
+from activities.planning import Deliverable, PlanValidationError, Provider, assemble_team, validate_plan
 from activities.usage import CallContext, Meter, PriceTable, aware_now, current_call_key
 from boardroom.settings import Settings
 from store.db import session_scope
@@ -143,6 +144,8 @@ def save_review(
     score: float,
     passed: bool,
     issues: list[ReviewIssue],
+    method: str = "",
+    summary: str = "",
 ) -> int:
     """Insert or overwrite the review (project, task, round); returns its id."""
     for _ in range(2):
@@ -164,6 +167,8 @@ def save_review(
             row.score = score
             row.passed = passed
             row.issues = [i.model_dump() for i in issues]
+            row.method = method[:32]
+            row.summary = summary[:4000]
             session.add(row)
             try:
                 session.commit()
@@ -270,22 +275,14 @@ class AgentActivities:
     @activity.defn(name="produce")
     async def produce(self, data: ProduceInput) -> ProduceOutput:
         """Draft or revise a task's deliverable, stored as Document(kind="deliverable", version=round).
+        The producer works from the task's context (answers, offer, research, steering, upstream
+        deliverables loaded by id) and, for a revision, its previous version and the QA issues.
         Idempotent: a retry overwrites the same (project, task, round) version, never duplicates it."""
         meter = self._meter("produce", data.project_id, data.task.id)
-        previous: str | None = None
-        if data.previous_deliverable_id is not None:
-            doc = await asyncio.to_thread(
-                load_document, self.settings.database_url, data.project_id, data.previous_deliverable_id
-            )
-            if doc is None:
-                logger.warning(
-                    "previous deliverable %s of project %s not found; producing without it",
-                    data.previous_deliverable_id,
-                    data.project_id,
-                )
-            else:
-                previous = doc.content
-        draft = await self.provider.produce(data, previous, meter)
+        brief = await asyncio.to_thread(
+            load_brief, self.settings.database_url, data, previous_id=data.previous_deliverable_id
+        )
+        draft = await self.provider.produce(data, brief, meter)
         doc_id = await asyncio.to_thread(
             save_document,
             self.settings.database_url,
@@ -303,7 +300,8 @@ class AgentActivities:
 
     @activity.defn(name="review")
     async def review(self, data: ReviewInput) -> ReviewOutput:
-        """QA score of a deliverable against the task's acceptance criteria, stored as a Review.
+        """QA score of a deliverable against the task's acceptance criteria, with the same context
+        as its producer, stored as a Review with its method (llm or offline-rubric).
         Idempotent: one review per (project, task, round), overwritten on retry."""
         meter = self._meter("review", data.project_id, data.task.id)
         doc = await asyncio.to_thread(load_document, self.settings.database_url, data.project_id, data.deliverable_id)
@@ -313,7 +311,9 @@ class AgentActivities:
                 type=DOCUMENT_NOT_FOUND,
                 non_retryable=True,
             )
-        draft = await self.provider.review(data, doc.content, meter)
+        brief = await asyncio.to_thread(load_brief, self.settings.database_url, data)
+        deliverable = Deliverable(content=doc.content, files=dict(doc.files or {}))
+        draft = await self.provider.review(data, brief, deliverable, meter)
         passed = draft.score >= data.pass_threshold
         review_id = await asyncio.to_thread(
             save_review,
@@ -325,9 +325,16 @@ class AgentActivities:
             score=draft.score,
             passed=passed,
             issues=draft.issues,
+            method=draft.method,
+            summary=draft.summary,
         )
         return ReviewOutput(
-            review_id=review_id, score=draft.score, passed=passed, issues=draft.issues, usage=meter.usage
+            review_id=review_id,
+            score=draft.score,
+            passed=passed,
+            issues=draft.issues,
+            usage=meter.usage,
+            method=draft.method,
         )
 
     @activity.defn(name="analyze_kpis")

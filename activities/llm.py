@@ -15,8 +15,12 @@ an ApplicationError whose type tells the workflow's retry policy what to do:
 (*) after `settings.llm_output_retries` re-asks within the attempt, each carrying the error.
 
 Prompts put the static part (role instructions, rubric, output format, catalog) first as the
-system message and the variable part (goal, task, previous version, feedback) last, so the
-provider's prompt cache can reuse the prefix across tasks of the same role.
+system message and the variable part last: first what is the same for the whole project (goal,
+offer, answers, research, steering), then the task, the deliverables it builds on, and for a
+revision the previous version and the QA issues — so the provider's prompt cache can reuse the
+prefix across tasks of the same role. Everything that came from outside (the CEO's words,
+research, other deliverables) is fenced as `<data source="...">` and the system prompt says
+that data is not instructions (activities/context.py).
 """
 
 from __future__ import annotations
@@ -33,17 +37,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from activities.catalog import Catalog, Role, UnknownRoleError
+from activities.context import DATA_RULES, Brief, data_block, files_text, project_sections, upstream_sections
+from activities.offer import reconcile_offer
 from activities.planning import (
+    Deliverable,
     Draft,
     KpiDraft,
     ReviewDraft,
     improvement_ids,
     validate_plan,
 )
+from activities.site import BUY_BUTTON, SITE_FILES, WEB_ROLES
 from activities.usage import Meter
 from boardroom.errors import ConfigError
 from boardroom.settings import Settings
 from workflows.models import (
+    REVIEW_METHOD_LLM,
+    SELLING_KINDS,
+    GoalKind,
     InterviewInput,
     KpiInput,
     Offer,
@@ -93,7 +104,7 @@ RiskLevel = Literal["low", "medium", "high"]
 
 
 class QuestionsOut(_Out):
-    questions: list[str] = Field(description="3 or 4 short questions for the CEO, most important first")
+    questions: list[str] = Field(description="3 to 5 short questions for the CEO, most important first")
 
 
 class ResearchOut(_Out):
@@ -113,21 +124,30 @@ class TaskOut(_Out):
     cost_estimate_usd: float = Field(ge=0)
 
 
+GoalKindOut = Literal["business", "service", "research", "content"]
+
+
 class OfferOut(_Out):
-    product_name: str
+    product_name: str = Field(description="the product, service or project name")
     description: str
-    price_usd: float = Field(description="launch price in USD, greater than zero")
+    price: float = Field(description="launch price in `currency`; 0 when the project sells nothing")
+    currency: str = Field(description="ISO 4217 code of the price, e.g. EUR; the CEO's currency if named")
+    unit: str = Field(description='what the price buys, e.g. "per mug", "per hour"; empty for one-off')
+    audience: str = Field(description="who it is for, in the CEO's words")
+    region: str = Field(description="where it is sold or done; empty if not stated")
+    constraints: list[str] = Field(description="the CEO's constraints (budget, deadline, legal, brand)")
 
 
 class PlanOut(_Out):
     summary: str
+    kind: GoalKindOut = Field(description="what kind of goal this is")
     tasks: list[TaskOut]
     offer: OfferOut
     risks: list[str]
 
 
 class FileOut(_Out):
-    path: str = Field(description="relative path, e.g. site/index.html")
+    path: str = Field(description="relative path, e.g. index.html")
     content: str
 
 
@@ -180,40 +200,84 @@ HOUSE_RULES = """\
 
 INTERVIEW_TASK = """\
 ## Task
-Ask the CEO 3 or 4 short questions whose answers would change the plan for the goal below:
-who the customer is, what they will pay, constraints (budget, time, brand, legal) and what
-success looks like. One question per item, no numbering, no preamble."""
+Ask the CEO 3 to 5 short questions whose answers would change the plan for the goal below.
+First decide what kind of goal it is, then ask what matters for that kind:
+- a business selling a product, or a service: the price with its currency and what it buys
+  (ask for an answer like "35 EUR per mug" or "90 EUR per hour"), who the customer is, the
+  region where it is sold, and the constraints (budget, deadline, brand, legal);
+- a research project or thesis: the research question, who assesses it, the deadline and the
+  constraints (method, data, word count);
+- a content project (blog, newsletter, podcast, channel): the audience, the format and
+  cadence, the language or region, and the constraints.
+Never ask about prices, payments or legal terms for a goal that sells nothing. One question
+per item, no numbering, no preamble."""
 
 RESEARCH_TASK = """\
 ## Task
-Write desk research for the goal below from what you know: market and segments, named
-competitors with their offer and price, customer pains and buying triggers, channels, risks,
-and the implications for product and price. Mark every estimate as an estimate."""
+Write desk research for the goal below from what you know, for its kind of goal:
+- a business or service: market and segments, named competitors with their offer and price
+  (in the CEO's currency when one is given), customer pains and buying triggers, channels,
+  risks, and the implications for the offer and its price;
+- a research project: the state of the field, the main strands of prior work and where to
+  search, open questions and the likely gap;
+- a content project: the audience, comparable publications or shows, topics that work,
+  channels.
+Use the CEO's answers (audience, region, price, constraints). Mark every estimate as an
+estimate; never invent citations or company facts presented as verified."""
 
 PLAN_TASK = """\
 ## Task
 Write the execution plan for the goal below as tasks for the catalog roles listed.
-- 6 to 12 tasks; each task is one deliverable by one producing role.
+- First decide the kind of goal: business (sells a product), service (sells time or skill),
+  research (a thesis, study or paper) or content (a blog, newsletter, podcast or channel).
+  Plan the work that kind needs. Only a business or service gets pricing, legal terms and a
+  website with a buy button (one task, role web-developer, deliverable kind code); a research
+  or content project gets none of them.
+- 5 to 12 tasks; each task is one deliverable by one producing role.
 - Dependencies only where a task needs another task's output; independent work must be able
   to run in parallel. No cycles; every id in depends_on must be a task of this plan.
 - 2 to 5 acceptance criteria per task, each checkable by a reviewer.
 - Risk: high for legal, pricing, payments and anything public or irreversible; medium for
   customer-facing work; low otherwise.
 - cost_estimate_usd is the expected LLM cost of producing and reviewing the task.
-- The offer is what the business sells at launch: product name, one-line description, price.
+- The offer is what the project sells at launch: name, one-line description, price, currency
+  and unit, audience, region, constraints. Take the price, currency, audience, region and
+  constraints from the CEO's answers when given (a stated price wins over any estimate). A
+  research or content project sells nothing: price 0, and name the project.
 - When the CEO gave feedback, change the plan so that each point is visibly addressed.
 - When the CEO steered, keep the completed tasks exactly (same ids) and revise the rest."""
 
 PRODUCE_TASK = """\
 ## Task
 Produce the deliverable described in the user message so that it meets every acceptance
-criterion. Write the complete work, not an outline. When you revise, address every feedback
-item and end with a "Revision notes" section saying how each item was addressed. Code
-deliverables also list every file, complete, in `files`."""
+criterion. Write the complete work, not an outline, for the kind of project it is. Build on
+the project's material: the offer (use its exact price and currency), the CEO's answers and
+steering, the research and the deliverables this task builds on; where they disagree, the
+most specific upstream deliverable wins (the pricing deliverable for the price, the legal
+deliverable for terms). Do not restate the acceptance criteria: meet them. When you revise,
+change the work where each QA issue points, keep what was fine, and end with a "Revision
+notes" section saying what changed for each issue. Code deliverables also list every file,
+complete, in `files`."""
+
+WEBSITE_TASK = f"""\
+## When the task is the project's website
+Deliver a small static site as exactly these files: {", ".join(SITE_FILES)}.
+- index.html: the offer's name, its price with the currency (from the pricing deliverable,
+  else the offer) and who it is for (from the spec and the CEO's answers), links to
+  terms.html and privacy.html, and style.css; and this buy button, exactly as written, which
+  launch replaces with the real payment link:
+  {BUY_BUTTON}
+- terms.html and privacy.html: from the legal deliverable, each linking back to index.html.
+- style.css: the styles; no other files.
+- No external resources: no http(s) URL in any src, href or CSS url(); relative links only,
+  and every local link resolves to one of the files. No template placeholders such as
+  {{{{PAYMENT_LINK}}}}."""
 
 REVIEW_RUBRIC = """\
 ## Rubric
-Score the deliverable from 0 to 10 against the task's acceptance criteria:
+Score the deliverable from 0 to 10 against the task's acceptance criteria, checking it
+against the project's material too: the price and currency match the offer and the pricing
+deliverable, facts from the CEO's answers are present, a site's local links resolve.
 - 9-10: every criterion met with specifics; ready to ship.
 - 7-8: criteria met; only minor fixes remain.
 - 5-6: some criteria unmet or vague; needs a revision.
@@ -237,10 +301,11 @@ OUTPUT_NOTE = "## Output\nAnswer with one JSON object that matches the response 
 def system_prompt(role: Role, *parts: str) -> str:
     """The static prefix: identical for every call of the same role and activity."""
     head = (
-        f"You are the {role.title} on Boardroom, an AI team that builds and runs small online "
-        f"businesses for a founder (the CEO).\n\n## Your role\n{role.instructions.strip()}"
+        f"You are the {role.title} on Boardroom, an AI team that carries out a person's goal (they "
+        "are the CEO): a business that sells a product, a service, a research project or a content "
+        f"project.\n\n## Your role\n{role.instructions.strip()}"
     )
-    return "\n\n".join([head, HOUSE_RULES, *parts, OUTPUT_NOTE])
+    return "\n\n".join([head, HOUSE_RULES, DATA_RULES, *parts, OUTPUT_NOTE])
 
 
 def catalog_listing(catalog: Catalog) -> str:
@@ -554,14 +619,14 @@ class OpenAIProvider:
         def convert(out: QuestionsOut) -> list[Question]:
             questions = [q.strip() for q in out.questions if q.strip()]
             if len(questions) < 2:
-                raise ValueError("ask 3 or 4 questions")
+                raise ValueError("ask 3 to 5 questions")
             return [Question(id=f"q{i}", text=q) for i, q in enumerate(questions[:5], start=1)]
 
         return await self.ask(
             role=role,
             activity_name="interview_questions",
             system=system_prompt(role, INTERVIEW_TASK),
-            user=f"## Goal\n{data.goal}",
+            user="## Goal\n" + data_block("ceo:goal", data.goal),
             schema=QuestionsOut,
             meter=meter,
             convert=convert,
@@ -574,13 +639,16 @@ class OpenAIProvider:
         def convert(out: ResearchOut) -> Draft:
             if not out.report_markdown.strip():
                 raise ValueError("report_markdown is empty")
-            return Draft(title="Market research", summary=out.summary.strip(), content=out.report_markdown)
+            return Draft(title="Research", summary=out.summary.strip(), content=out.report_markdown)
 
         return await self.ask(
             role=role,
             activity_name="research",
             system=system_prompt(role, RESEARCH_TASK),
-            user=f"## Goal\n{data.goal}\n\n## CEO answers\n{answers}",
+            user="## Goal\n"
+            + data_block("ceo:goal", data.goal)
+            + "\n\n## The CEO's interview answers\n"
+            + data_block("ceo:answers", answers),
             schema=ResearchOut,
             meter=meter,
             convert=convert,
@@ -590,23 +658,47 @@ class OpenAIProvider:
         role = self.catalog.role_for_activity("plan")
         done_ids = list(data.done_task_ids)
         done_tasks = [t for t in (data.previous.tasks if data.previous else []) if t.id in set(done_ids)]
-        parts = [f"## Goal\n{data.goal}"]
+        parts = ["## Goal\n" + data_block("ceo:goal", data.goal)]
         if data.answers:
-            parts.append("## CEO answers\n" + "\n".join(f"- {k}: {v}" for k, v in data.answers.items()))
+            answers = "\n".join(f"- {k}: {v}" for k, v in data.answers.items())
+            parts.append("## The CEO's interview answers\n" + data_block("ceo:answers", answers))
         if data.research_summary:
-            parts.append(f"## Research summary\n{data.research_summary}")
+            parts.append("## Research summary\n" + data_block("research:summary", data.research_summary))
         if data.previous is not None:
             parts.append(f"## Previous plan (revision {data.revision})\n{data.previous.model_dump_json(indent=1)}")
         if data.feedback:
-            parts.append("## CEO feedback on the previous plan (address every point)\n" + _bullets(data.feedback))
+            parts.append(
+                "## CEO feedback on the previous plan (address every point)\n"
+                + data_block("ceo:feedback", _bullets(data.feedback))
+            )
         if data.steering:
-            parts.append("## CEO steering instructions (revise the remaining work)\n" + _bullets(data.steering))
+            parts.append(
+                "## CEO steering instructions (revise the remaining work)\n"
+                + data_block("ceo:steering", _bullets(data.steering))
+            )
         if done_ids:
             parts.append("## Completed tasks (keep exactly, same ids)\n" + _bullets(done_ids))
 
         def convert(out: PlanOut) -> Plan:
-            if out.offer.price_usd <= 0:
-                raise ValueError("offer.price_usd must be greater than zero")
+            kind = GoalKind(out.kind)
+            offer: Offer | None = None
+            if kind in SELLING_KINDS:
+                if out.offer.price <= 0:
+                    raise ValueError("offer.price must be greater than zero for a business or service")
+                offer = reconcile_offer(
+                    Offer(
+                        product_name=out.offer.product_name.strip() or "Launch offer",
+                        description=out.offer.description,
+                        price_usd=round(out.offer.price, 2),
+                        currency=(out.offer.currency.strip() or "usd").lower()[:8],
+                        unit=out.offer.unit.strip()[:60],
+                        audience=out.offer.audience.strip()[:200],
+                        region=out.offer.region.strip()[:120],
+                        constraints=[c.strip()[:200] for c in out.offer.constraints if c.strip()][:5],
+                    ),
+                    data.goal,
+                    data.answers,
+                )
             tasks = [
                 TaskSpec(
                     id=t.id.strip(),
@@ -624,12 +716,9 @@ class OpenAIProvider:
             ]
             plan = Plan(
                 summary=out.summary,
+                kind=kind,
                 tasks=[*done_tasks, *tasks],
-                offer=Offer(
-                    product_name=out.offer.product_name.strip() or "Launch offer",
-                    description=out.offer.description,
-                    price_usd=round(out.offer.price_usd, 2),
-                ),
+                offer=offer,
                 risks=out.risks,
                 estimated_cost_usd=round(sum(t.cost_estimate_usd for t in [*done_tasks, *tasks]), 4),
             )
@@ -648,21 +737,32 @@ class OpenAIProvider:
             convert=convert,
         )
 
-    async def produce(self, data: ProduceInput, previous: str | None, meter: Meter) -> Draft:
+    @staticmethod
+    def _task_section(task: TaskSpec, round_: int, heading: str) -> str:
+        return (
+            f"## {heading}: {task.title} (id {task.id}, round {round_})\n"
+            f"Deliverable kind: {task.deliverable_kind}. Risk: {task.risk.value}.\n\n{task.description}\n\n"
+            "### Acceptance criteria\n" + _bullets(task.acceptance_criteria)
+        )
+
+    async def produce(self, data: ProduceInput, brief: Brief, meter: Meter) -> Draft:
         role = self._role(data.task.role)
         task = data.task
+        # Project-wide material first (the same for every task of the project: a longer cached
+        # prefix), then this task, what it builds on, and the revision material last.
         parts = [
-            f"## Business goal\n{data.goal or '(not given)'}",
-            f"## Your task: {task.title} (id {task.id}, round {data.round})\n"
-            f"Deliverable kind: {task.deliverable_kind}. Risk: {task.risk.value}.\n\n{task.description}",
-            "### Acceptance criteria\n" + _bullets(task.acceptance_criteria),
+            *project_sections(brief),
+            self._task_section(task, data.round, "Your task"),
+            *upstream_sections(brief),
         ]
-        if data.guidance:
-            parts.append(f"## CEO guidance\n{data.guidance}")
-        if previous is not None:
-            parts.append(f"## Your previous version\n{_clip(previous, MAX_PREVIOUS_CHARS)}")
+        if brief.previous is not None:
+            previous = brief.previous + files_text(brief.previous_files)
+            source = f"deliverable:{brief.previous_document_id} version={data.round - 1}"
+            parts.append("## Your previous version\n" + data_block(source, _clip(previous, MAX_PREVIOUS_CHARS)))
         if data.feedback:
-            parts.append("## Reviewer feedback to address (every item)\n" + _bullets(data.feedback))
+            parts.append("## QA issues to address (every item)\n" + data_block("qa:issues", _bullets(data.feedback)))
+        if data.guidance:
+            parts.append("## CEO guidance\n" + data_block("ceo:guidance", data.guidance))
 
         def convert(out: DeliverableOut) -> Draft:
             if not out.content_markdown.strip():
@@ -680,25 +780,27 @@ class OpenAIProvider:
                 files=files,
             )
 
+        extra = [WEBSITE_TASK] if role.name in WEB_ROLES else []
         return await self.ask(
             role=role,
             activity_name="produce",
-            system=system_prompt(role, PRODUCE_TASK),
+            system=system_prompt(role, PRODUCE_TASK, *extra),
             user="\n\n".join(parts),
             schema=DeliverableOut,
             meter=meter,
             convert=convert,
         )
 
-    async def review(self, data: ReviewInput, deliverable: str, meter: Meter) -> ReviewDraft:
+    async def review(self, data: ReviewInput, brief: Brief, deliverable: Deliverable, meter: Meter) -> ReviewDraft:
         role = self.catalog.reviewer_for(data.task.deliverable_kind)
         task = data.task
+        body = _clip(deliverable.content + files_text(deliverable.files), MAX_DELIVERABLE_CHARS)
         user = "\n\n".join(
             [
-                f"## Task under review: {task.title} (id {task.id}, round {data.round})\n"
-                f"Deliverable kind: {task.deliverable_kind}. Risk: {task.risk.value}.\n\n{task.description}",
-                "### Acceptance criteria\n" + _bullets(task.acceptance_criteria),
-                f"## Deliverable\n{_clip(deliverable, MAX_DELIVERABLE_CHARS)}",
+                *project_sections(brief),
+                self._task_section(task, data.round, "Task under review"),
+                *upstream_sections(brief),
+                "## Deliverable under review\n" + data_block(f"deliverable:{data.deliverable_id}", body),
             ]
         )
 
@@ -707,6 +809,7 @@ class OpenAIProvider:
                 score=round(out.score, 2),
                 summary=out.summary.strip(),
                 issues=[ReviewIssue(severity=i.severity, text=i.text.strip()) for i in out.issues if i.text.strip()],
+                method=REVIEW_METHOD_LLM,
             )
 
         return await self.ask(

@@ -1,18 +1,27 @@
 """The offline provider: deterministic agent work with no network and no LLM, clearly labelled.
 
-It is the default when OPENAI_API_KEY is unset, so the whole lifecycle runs on a fresh machine,
-and it is built to drive every path of the engine:
+It is the default when OPENAI_API_KEY is unset, so the whole lifecycle runs on a fresh machine.
+It does real work on its inputs — from templates, never from a model:
 
-- interview: 3 or 4 questions derived from the goal;
-- plan: 7 catalog tasks with real dependencies — two independent chains (market research →
-  product spec, pricing → legal terms) that run concurrently, joined by the build task —
-  acceptance criteria per task, risk levels (pricing and legal are high risk), cost estimates
-  and an Offer derived from the goal; CEO feedback and steering visibly change the plan;
-- produce: a deliverable that differs per task and round, starts with the OFFLINE label and
-  answers every feedback item in its revision notes;
-- review: fails the first draft of about half of the tasks (chosen by a stable hash of the
-  task id) and passes revisions. Offline scores never exceed 9.0 (`MAX_OFFLINE_SCORE`), so a
-  pass threshold above 9 means QA never passes — the engine's escalation tests rely on it;
+- interview: questions for the kind of goal (a business or service is asked its price with the
+  currency, audience, region and constraints; a research project its question, assessor,
+  deadline and constraints; a content project its audience, format, language and constraints),
+  with topic ids (`price`, `audience`, …) so each answer is read for what it was asked;
+- research: desk research from the goal and the answers (competitor types priced in the CEO's
+  currency; a literature map for a thesis; comparables for a content project);
+- plan: the work that kind of goal needs — a business or service gets research → spec,
+  pricing → legal terms, joined by the website, then launch copy and support; a research
+  project gets a literature map, research design, timeline, data plan and thesis outline (no
+  pricing, legal terms or checkout); a content project gets audience research, an editorial
+  plan, first pieces, SEO and distribution. The offer (price, currency, unit, audience, region,
+  constraints) comes from the answers (activities/offer.py); CEO feedback and steering visibly
+  change the plan;
+- produce: each deliverable from the project's facts and the deliverables its task depends on
+  (activities/rubric.py) — the pricing deliverable's price and the legal deliverable's terms
+  reach the website; a revision changes the previous version where each QA issue points and
+  says so in its revision notes;
+- review: a rubric checker, one check per acceptance criterion, that fails a deliverable with
+  its reasons (scores "offline rubric", never above 9.0: a pass threshold above 9 never passes);
 - analyze_kpis: 1-2 improvement tasks from the KPIs, ids unique per review.
 
 Usage is counted approximately (characters / 4) as provider "offline", model "offline", $0.
@@ -22,13 +31,24 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from temporalio import activity
 
 from activities.catalog import Catalog
+from activities.context import Brief
+from activities.offer import (
+    audience_in_instruction,
+    derive_offer,
+    goal_kind,
+    parse_price,
+    product_name,
+    short,
+    stated_price,
+    topic,
+    words,
+)
 from activities.planning import (
+    Deliverable,
     Draft,
     KpiDraft,
     ReviewDraft,
@@ -37,8 +57,23 @@ from activities.planning import (
     stable_hash,
     validate_plan,
 )
+from activities.rubric import (
+    MAX_OFFLINE_SCORE,
+    OFFLINE_LABEL,
+    REVISION_HEADING,
+    check,
+    facts_for,
+    header,
+    join_sections,
+    revise,
+    with_directions,
+    write,
+)
 from activities.usage import Meter
 from workflows.models import (
+    REVIEW_METHOD_OFFLINE_RUBRIC,
+    SELLING_KINDS,
+    GoalKind,
     InterviewInput,
     KpiInput,
     Offer,
@@ -48,78 +83,17 @@ from workflows.models import (
     Question,
     ResearchInput,
     ReviewInput,
-    ReviewIssue,
     Risk,
     TaskSpec,
 )
 
-OFFLINE_LABEL = "> Written by Boardroom's OFFLINE provider (deterministic, no LLM)"
+__all__ = ["MAX_OFFLINE_SCORE", "OFFLINE_LABEL", "REVISION_HEADING", "OfflineProvider"]
+
 OFFLINE_MODEL = "offline"
-MAX_OFFLINE_SCORE = 9.0
-# Which first drafts fail QA: stable_hash(QA_SALT, task_id) is even. With this salt 3 of the 7
-# launch tasks fail first (legal-terms, build, launch-content); changing it changes test expectations.
-QA_SALT = "boardroom-qa"
-GUIDANCE_HEADING = "## CEO guidance"
-REVISION_HEADING = "## Revision notes"
 
 _logger = logging.getLogger(__name__)
 
-# --- reading the goal ------------------------------------------------------------------------
-
-_LEAD = {
-    "sell",
-    "selling",
-    "launch",
-    "launching",
-    "build",
-    "building",
-    "create",
-    "creating",
-    "start",
-    "starting",
-    "make",
-    "making",
-    "run",
-    "running",
-    "open",
-    "opening",
-    "offer",
-    "offering",
-    "grow",
-    "design",
-    "write",
-    "publish",
-    "i",
-    "we",
-    "want",
-    "to",
-    "would",
-    "like",
-}
-_FILLER = {"a", "an", "the", "my", "our", "some", "new", "online", "small", "simple"}
-_STOP = {
-    "for",
-    "to",
-    "that",
-    "which",
-    "with",
-    "in",
-    "on",
-    "at",
-    "by",
-    "from",
-    "and",
-    "so",
-    "who",
-    "where",
-    "via",
-    "using",
-    "of",
-    "aimed",
-    "targeting",
-}
-_PRICE = re.compile(r"\$\s?(\d{1,5}(?:\.\d{1,2})?)|(\d{1,5}(?:\.\d{1,2})?)\s?(?:usd|dollars)\b", re.IGNORECASE)
-_PRICE_LADDER = (19.0, 29.0, 49.0, 79.0)
+# --- free text → the role that acts on it ----------------------------------------------------------
 
 # Free text (feedback, steering) → the catalog role that should act on it. First match wins.
 _KEYWORD_ROLES: list[tuple[tuple[str, ...], str, str, Risk]] = [
@@ -175,67 +149,25 @@ _KEYWORD_ROLES: list[tuple[tuple[str, ...], str, str, Risk]] = [
         Risk.low,
     ),
 ]
-_DEFAULT_ROLE = ("business-strategist", "strategy", Risk.medium)
-_SOFTWARE = {"app", "saas", "api", "software", "platform", "tool", "plugin", "extension", "service", "bot"}
+_DEFAULT_ROLES = {
+    GoalKind.business: ("business-strategist", "strategy", Risk.medium),
+    GoalKind.service: ("business-strategist", "strategy", Risk.medium),
+    GoalKind.research: ("academic-researcher", "document", Risk.medium),
+    GoalKind.content: ("copywriter", "content", Risk.medium),
+}
+# Work a project that sells nothing never gets from a keyword (a thesis has no checkout).
+_SELLING_ONLY = {"pricing", "legal", "code", "sales"}
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[A-Za-z0-9][A-Za-z0-9'\-]*", text)
-
-
-def short(text: str, limit: int = 80) -> str:
-    """First sentence of a text, cut at a word boundary."""
-    first = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
-    if len(first) <= limit:
-        return first.rstrip(".!?")
-    cut = first[:limit].rsplit(" ", 1)[0]
-    return cut + "…"
-
-
-def product_name(goal: str) -> str:
-    """A product name from the goal: a quoted name, else the object of its first verb."""
-    quoted = re.search(r'"([^"]{3,60})"|“([^”]{3,60})”', goal)
-    if quoted:
-        return (quoted.group(1) or quoted.group(2)).strip()
-    words = _words(goal)
-    i = 0
-    while i < len(words) and words[i].lower() in _LEAD | _FILLER:
-        i += 1
-    picked: list[str] = []
-    for word in words[i:]:
-        low = word.lower()
-        if low in _STOP:
-            break
-        if low in _FILLER:
-            continue
-        picked.append(word if word.isupper() else word[:1].upper() + word[1:])
-        if len(picked) == 4:
-            break
-    return " ".join(picked) or "Launch Offer"
-
-
-def launch_price(goal: str, answers: dict[str, str] | None = None) -> float:
-    """A price named in the goal or the CEO's answers, else a stable pick from a price ladder."""
-    for text in [goal, *(answers or {}).values()]:
-        match = _PRICE.search(text)
-        if match:
-            value = float(match.group(1) or match.group(2))
-            if value > 0:
-                return round(value, 2)
-    return _PRICE_LADDER[stable_hash("price", goal) % len(_PRICE_LADDER)]
-
-
-def is_software(goal: str) -> bool:
-    return bool({w.lower() for w in _words(goal)} & _SOFTWARE)
-
-
-def role_for_text(text: str) -> tuple[str, str, Risk]:
+def role_for_text(text: str, kind: GoalKind = GoalKind.business) -> tuple[str, str, Risk]:
     """The catalog role, deliverable kind and risk that fit a free-text instruction."""
-    words = {w.lower() for w in _words(text)}
-    for keywords, role, kind, risk in _KEYWORD_ROLES:
-        if words & set(keywords):
-            return role, kind, risk
-    return _DEFAULT_ROLE
+    tokens = {w.lower() for w in words(text)}
+    for keywords, role, deliverable_kind, risk in _KEYWORD_ROLES:
+        if tokens & set(keywords):
+            if kind not in SELLING_KINDS and deliverable_kind in _SELLING_ONLY:
+                continue
+            return role, deliverable_kind, risk
+    return _DEFAULT_ROLES[kind]
 
 
 def _estimate(task_id: str, risk: Risk) -> float:
@@ -266,18 +198,21 @@ def _task(
     )
 
 
-def base_tasks(goal: str, answers: dict[str, str]) -> list[TaskSpec]:
-    """The launch plan: chain A (research → spec) and chain B (pricing → legal) meet at the build."""
-    product = product_name(goal)
-    price = launch_price(goal, answers)
-    customer = next(iter(answers.values()), "") if answers else ""
-    who = f" for {short(customer, 60)}" if customer else ""
-    builder, build_title = (
-        ("backend-engineer", f"MVP service and checkout for {product}")
-        if is_software(goal)
-        else ("web-developer", f"Landing page and checkout for {product}")
-    )
-    offer = f" Offer: {product} at ${price:g}."
+# --- plans per kind of goal ------------------------------------------------------------------------
+
+
+def _offer_note(offer: Offer, stated: bool) -> str:
+    source = "the CEO's answer" if stated else "a proposal: the CEO named no price"
+    return f" Offer: {offer.product_name} at {offer.price_label} ({source})."
+
+
+def selling_tasks(offer: Offer, kind: GoalKind, stated: bool) -> list[TaskSpec]:
+    """A business or service: chain A (research → spec) and chain B (pricing → legal) meet at the
+    website; launch copy and the support playbook build on them."""
+    product = offer.product_name
+    who = offer.audience or f"buyers of {product.lower()}"
+    where = f" in {offer.region}" if offer.region else ""
+    service = kind == GoalKind.service
     tasks = [
         _task(
             "market-research",
@@ -285,7 +220,8 @@ def base_tasks(goal: str, answers: dict[str, str]) -> list[TaskSpec]:
             "market-researcher",
             "research",
             Risk.low,
-            f"Size the market{who}, map competitors and their prices, and state what it means for {product}.",
+            f"Size the market of {who}{where}, map competitors and their prices in {offer.currency.upper()}, "
+            f"and state what it means for {product}.",
             [
                 "Names at least three competitors with their price",
                 "Sizes the target segment with stated assumptions",
@@ -294,11 +230,11 @@ def base_tasks(goal: str, answers: dict[str, str]) -> list[TaskSpec]:
         ),
         _task(
             "product-spec",
-            f"Product definition for {product}",
+            f"{'Service packages and delivery' if service else 'Product definition'} for {product}",
             "product-manager",
             "spec",
             Risk.medium,
-            f"One-page spec for v1 of {product}: problem, users, scope, user stories, success metrics.",
+            f"One-page spec for v1 of {product} for {who}: problem, scope, user stories, success metrics.",
             [
                 "Defines a v1 scope small enough to ship in two weeks",
                 "Lists user stories with acceptance criteria",
@@ -308,24 +244,25 @@ def base_tasks(goal: str, answers: dict[str, str]) -> list[TaskSpec]:
         ),
         _task(
             "pricing",
-            f"Launch price and packaging for {product}",
+            f"Launch {'rates' if service else 'price'} and packaging for {product}",
             "pricing-strategist",
             "pricing",
             Risk.high,
-            f"Set the launch price (the goal suggests about ${price:g}), packaging, discounts and refund rules.",
+            f"Set the launch price ({offer.price_label}), discounts and refund rules, and show the margin.",
             [
-                f"Recommends a launch price near ${price:g} with its reasoning",
+                f"Recommends a launch price of {offer.price_label} with its reasoning",
                 "Defines discount and refund rules",
                 "Shows the margin after payment fees and refunds",
             ],
         ),
         _task(
             "legal-terms",
-            "Terms of service, refund and privacy policy",
+            f"{'Service agreement' if service else 'Terms of service'}, refund and privacy policy",
             "legal-counsel",
             "legal",
             Risk.high,
-            f"Plain-language terms, refund policy matching the pricing rules, and a privacy policy for {product}.",
+            f"Plain-language terms, a refund policy matching the pricing rules, and a privacy policy for {product}"
+            f"{where}.",
             [
                 "The refund policy matches the pricing task's refund rules",
                 "Lists the personal data collected and why",
@@ -334,37 +271,38 @@ def base_tasks(goal: str, answers: dict[str, str]) -> list[TaskSpec]:
             ["pricing"],
         ),
         _task(
-            "build",
-            build_title,
-            builder,
+            "website",
+            f"Website for {product}",
+            "web-developer",
             "code",
             Risk.medium,
-            f"Build what customers see: the offer, the price and one call to action to the payment link for {product}.",
+            f"A small static site for {product}: the offer, its price and who it is for from the spec and pricing, "
+            "terms and privacy pages from the legal deliverable, and the buy button launch points at the payment link.",
             [
-                "States the offer and the price above the fold",
-                "Links the call to action to the payment link",
-                "Links the terms and privacy policy",
-                "Includes a README with how to run and deploy it",
+                "States the offer, its price and who it is for on the home page",
+                "Has the buy button that launch points at the payment link",
+                "Links the terms and privacy pages, and every local link resolves",
+                "Uses no external resources and no template placeholders",
             ],
-            ["product-spec", "legal-terms"],
+            ["product-spec", "pricing", "legal-terms"],
         ),
         _task(
             "launch-content",
-            f"Launch announcement and SEO copy for {product}",
+            f"Launch announcement and page copy for {product}",
             "copywriter",
             "content",
             Risk.medium,
-            "The launch announcement, page titles and meta descriptions, and three social posts.",
+            "The launch announcement, a title and meta description for each page of the site, and three social posts.",
             [
                 "Announcement states who it is for, the price and the link",
                 "Gives a title and meta description for each page",
                 "Includes three ready-to-post social posts",
             ],
-            ["build"],
+            ["website", "pricing"],
         ),
         _task(
             "support-playbook",
-            f"Customer support playbook for {product}",
+            f"{'Client' if service else 'Customer'} support playbook for {product}",
             "customer-success-manager",
             "support",
             Risk.low,
@@ -374,19 +312,184 @@ def base_tasks(goal: str, answers: dict[str, str]) -> list[TaskSpec]:
                 "Defines response-time targets and escalation",
                 "Describes the refund handling steps",
             ],
-            ["product-spec"],
+            ["product-spec", "legal-terms"],
         ),
     ]
-    return [t.model_copy(update={"description": t.description + offer}) for t in tasks]
+    note = _offer_note(offer, stated)
+    return [t.model_copy(update={"description": t.description + note}) for t in tasks]
 
 
-def reprice(tasks: list[TaskSpec], old: float, new: float, done: set[str]) -> list[TaskSpec]:
+def research_tasks(goal: str) -> list[TaskSpec]:
+    """A thesis or study: literature → design → data plan, a timeline from the CEO's deadline,
+    joined by the outline. Nothing is priced, sold or published with a checkout."""
+    subject = topic(goal)
+    return [
+        _task(
+            "literature-review",
+            f"Literature map for {subject}",
+            "academic-researcher",
+            "research",
+            Risk.low,
+            f"Map the prior work on {subject}: the strands to read, how to search each, and the likely gap.",
+            [
+                "Maps at least five strands of prior work, each with a search query",
+                "States the gap this project can fill",
+                "Lists the databases and sources to search",
+            ],
+        ),
+        _task(
+            "research-design",
+            f"Research question and design for {subject}",
+            "academic-researcher",
+            "spec",
+            Risk.medium,
+            "Turn the topic into a research question with hypotheses; choose the method, data and sample.",
+            [
+                "States the research question and hypotheses",
+                "Describes the method, data and sample",
+                "Names the threats to validity and how each is handled",
+            ],
+            ["literature-review"],
+        ),
+        _task(
+            "project-plan",
+            "Timeline and milestones",
+            "business-analyst",
+            "document",
+            Risk.low,
+            "Milestones from today to submission that respect the CEO's deadline and constraints.",
+            [
+                "Breaks the work into milestones with dates",
+                "Respects the CEO's deadline and constraints",
+                "Names the supervisor checkpoints",
+            ],
+        ),
+        _task(
+            "data-plan",
+            "Data collection and analysis plan",
+            "academic-researcher",
+            "analytics",
+            Risk.medium,
+            "How the data is collected and analysed, and what ethics approval and data protection require.",
+            [
+                "Describes how the data is collected",
+                "Names the analysis methods",
+                "Covers ethics approval and data protection",
+            ],
+            ["research-design"],
+        ),
+        _task(
+            "thesis-outline",
+            "Chapter outline and draft introduction",
+            "technical-writer",
+            "content",
+            Risk.medium,
+            "The chapter-by-chapter outline and a first draft of the introduction.",
+            [
+                "Gives a chapter-by-chapter outline",
+                "Drafts the introduction around the research question",
+                "Builds on the literature review's strands",
+            ],
+            ["literature-review", "research-design", "project-plan"],
+        ),
+    ]
+
+
+def content_tasks(goal: str) -> list[TaskSpec]:
+    """A blog, newsletter, podcast or channel: audience → editorial plan → first pieces and SEO,
+    joined by the distribution plan. Nothing is sold at launch."""
+    subject = topic(goal)
+    name = product_name(goal)
+    return [
+        _task(
+            "audience-research",
+            f"Audience and comparables for {name}",
+            "customer-researcher",
+            "research",
+            Risk.low,
+            f"Who reads or listens to {subject}, where they are today, and what already serves them.",
+            [
+                "Describes the audience and where they already are",
+                "Names at least three comparable publications or shows",
+                "States what this project does differently",
+            ],
+        ),
+        _task(
+            "editorial-plan",
+            f"Editorial plan for {name}",
+            "business-strategist",
+            "strategy",
+            Risk.medium,
+            "Format, cadence, the first topics and how success is measured.",
+            [
+                "Sets the format and publishing cadence",
+                "Lists the first ten topics",
+                "Defines how success is measured at 90 days",
+            ],
+            ["audience-research"],
+        ),
+        _task(
+            "first-pieces",
+            f"The first three pieces of {name}",
+            "copywriter",
+            "content",
+            Risk.medium,
+            "The first three pieces, written in full, each with a title and a summary.",
+            [
+                "Drafts the first three pieces in full",
+                "Gives each piece a title and a summary",
+            ],
+            ["editorial-plan"],
+        ),
+        _task(
+            "seo-plan",
+            f"Search plan for {name}",
+            "seo-specialist",
+            "seo",
+            Risk.low,
+            "One search keyword per planned topic, by intent.",
+            ["Maps a search keyword to each of the first ten topics"],
+            ["editorial-plan"],
+        ),
+        _task(
+            "distribution",
+            f"Distribution plan for {name}",
+            "growth-marketer",
+            "marketing",
+            Risk.medium,
+            "Where the first pieces are shared in the first 30 days, and the target.",
+            [
+                "Picks two channels with a reason for each",
+                "Plans the first 30 days week by week",
+                "Sets a measurable growth target",
+            ],
+            ["first-pieces", "seo-plan"],
+        ),
+    ]
+
+
+def base_tasks(goal: str, answers: dict[str, str], kind: GoalKind | None = None) -> list[TaskSpec]:
+    """The plan for the kind of goal (see the module docstring)."""
+    kind = kind or goal_kind(goal)
+    if kind == GoalKind.research:
+        return research_tasks(goal)
+    if kind == GoalKind.content:
+        return content_tasks(goal)
+    offer = derive_offer(goal, answers, kind)
+    assert offer is not None
+    return selling_tasks(offer, kind, stated_price(goal, answers) is not None)
+
+
+def reprice(tasks: list[TaskSpec], old: Offer, new: Offer, done: set[str]) -> list[TaskSpec]:
     """The CEO named a new price: remaining tasks' briefs and criteria quote it."""
-    if old == new:
+    if (old.price_usd, old.currency, old.unit) == (new.price_usd, new.currency, new.unit):
         return tasks
+    swaps = [(old.price_label, new.price_label), (old.amount_label, new.amount_label)]
 
     def swap(text: str) -> str:
-        return re.sub(rf"\${re.escape(f'{old:g}')}(?![\d.])", f"${new:g}", text)
+        for a, b in swaps:
+            text = re.sub(rf"{re.escape(a)}(?![\d.])", b, text)
+        return text
 
     return [
         t
@@ -410,7 +513,9 @@ def _with_criterion(task: TaskSpec, criterion: str) -> TaskSpec:
     return task.model_copy(update={"acceptance_criteria": [*task.acceptance_criteria, criterion]})
 
 
-def apply_feedback(tasks: list[TaskSpec], feedback: list[str], revision: int) -> list[TaskSpec]:
+def apply_feedback(
+    tasks: list[TaskSpec], feedback: list[str], revision: int, kind: GoalKind = GoalKind.business
+) -> list[TaskSpec]:
     """CEO asked to revise the plan: each point becomes a task the join task waits for."""
     tasks = list(tasks)
     for point in feedback:
@@ -420,13 +525,13 @@ def apply_feedback(tasks: list[TaskSpec], feedback: list[str], revision: int) ->
         tid = f"feedback-{slug(point, 24)}-{stable_hash('feedback', point) % 1000:03d}"
         if any(t.id == tid for t in tasks):
             continue
-        role, kind, risk = role_for_text(point)
+        role, work_kind, risk = role_for_text(point, kind)
         tasks.append(
             _task(
                 tid,
                 f"Address CEO feedback: {short(point, 70)}",
                 role,
-                kind,
+                work_kind,
                 risk,
                 f"Plan revision {revision}: the CEO asked — “{point}”. Change the work so this is visibly addressed.",
                 [f"Directly addresses the CEO's feedback: {point}", "States what changed and why"],
@@ -440,7 +545,9 @@ def apply_feedback(tasks: list[TaskSpec], feedback: list[str], revision: int) ->
     return tasks
 
 
-def apply_steering(tasks: list[TaskSpec], steering: list[str], done: set[str]) -> list[TaskSpec]:
+def apply_steering(
+    tasks: list[TaskSpec], steering: list[str], done: set[str], kind: GoalKind = GoalKind.business
+) -> list[TaskSpec]:
     """CEO steered mid-execution: done tasks stay exactly; each instruction adds a task and
     becomes a criterion of every remaining task."""
     tasks = list(tasks)
@@ -450,20 +557,20 @@ def apply_steering(tasks: list[TaskSpec], steering: list[str], done: set[str]) -
             continue
         tid = f"steer-{slug(instruction, 24)}-{stable_hash('steer', instruction) % 1000:03d}"
         if not any(t.id == tid for t in tasks):
-            role, kind, risk = role_for_text(instruction)
+            role, work_kind, risk = role_for_text(instruction, kind)
             tasks.append(
                 _task(
                     tid,
                     f"Apply CEO steering: {short(instruction, 70)}",
                     role,
-                    kind,
+                    work_kind,
                     risk,
                     f"The CEO steered the project: “{instruction}”. Deliver the change this requires.",
                     [
                         f"Implements the CEO's instruction: {instruction}",
                         "Lists which earlier deliverables change",
                     ],
-                    sorted(t.id for t in tasks if t.id in done and t.deliverable_kind == kind),
+                    sorted(t.id for t in tasks if t.id in done and t.deliverable_kind == work_kind),
                 )
             )
         criterion = f"Reflects the CEO's instruction: {instruction}"
@@ -471,178 +578,87 @@ def apply_steering(tasks: list[TaskSpec], steering: list[str], done: set[str]) -
     return tasks
 
 
-# --- deliverable bodies per kind -------------------------------------------------------------
+# --- interview and research ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Brief:
-    """What a deliverable body is written from."""
-
-    task: TaskSpec
-    product: str
-    price: float
-    goal: str
-
-
-Section = Callable[[Brief], list[str]]
-
-
-def _research(b: Brief) -> list[str]:
-    low, high = round(b.price * 0.6, 2), round(b.price * 1.8, 2)
-    return [
-        "## Market",
-        f"- Segment: people who want {short(b.goal, 70).lower()}.",
-        "- Estimate (assumption): 40,000 reachable buyers in year one via search and communities; "
-        "a 0.5% conversion gives 200 orders.",
-        "## Competitors",
-        "| competitor archetype | offer | price |\n|---|---|---|\n"
-        f"| Marketplace seller | generic version | ${low:g} |\n"
-        f"| Specialist brand | premium bundle | ${high:g} |\n"
-        "| Free blog/templates | partial, ad-supported | $0 |",
-        "## Implications",
-        f"- Position {b.product} between the free and the premium options; ${b.price:g} is defensible.",
-        "- Win on specificity for the segment and on a fast, clear purchase.",
-    ]
-
-
-def _spec(b: Brief) -> list[str]:
-    return [
-        "## Problem",
-        f"{short(b.goal, 120)} — today buyers piece this together themselves.",
-        "## v1 scope (two weeks)",
-        f"- In: the core {b.product} offer, checkout at ${b.price:g}, confirmation email, refund request form.",
-        "- Out: accounts, subscriptions, localisation.",
-        "## User stories",
-        "- As a visitor I understand the offer in five seconds — *AC: headline + price above the fold*.",
-        "- As a buyer I pay in under a minute — *AC: one-page checkout, receipt by email*.",
-        "## Success metrics (90 days)",
-        "- 3% visitor-to-order conversion; refund rate under 5%; 20 orders in the first month.",
-    ]
-
-
-def _pricing(b: Brief) -> list[str]:
-    fee = round(b.price * 0.029 + 0.30, 2)
-    return [
-        "## Recommendation",
-        f"- Launch price: **${b.price:g}** one-off for {b.product}.",
-        f"- Launch discount: 20% for the first 50 buyers (${round(b.price * 0.8, 2):g}).",
-        "## Refund rules",
-        "- Full refund within 14 days, no questions asked; one refund per customer.",
-        "## Margin",
-        f"- Payment fee ≈ ${fee:g} (2.9% + $0.30); assumed refunds 5% "
-        f"→ net ≈ ${round((b.price - fee) * 0.95, 2):g} per order.",
-        "## Test after launch",
-        f"- After 100 visitors per variant, compare ${b.price:g} with ${round(b.price * 1.3, 2):g}.",
-    ]
+def interview_questions(goal: str) -> list[Question]:
+    """Questions for the kind of goal, with topic ids so the answers can be read for what was asked."""
+    kind = goal_kind(goal)
+    product = product_name(goal)
+    subject = topic(goal)
+    asked: list[tuple[str, str]]
+    if kind == GoalKind.research:
+        asked = [
+            ("question", f"What is your research question about {subject}, as you would put it today?"),
+            ("audience", "Who assesses or reads the work: a supervisor, a committee, a journal?"),
+            ("deadline", "When is it due (a date, or “in 6 months”)?"),
+            ("constraints", "Which constraints apply: word count, required method, data you have or lack, ethics?"),
+        ]
+    elif kind == GoalKind.content:
+        asked = [
+            ("audience", f"Who is {product} for, and where do they read or listen today?"),
+            ("format", "Which format and how often (e.g. “a weekly newsletter”, “a monthly episode”)?"),
+            ("region", "Which language and region?"),
+            ("constraints", "Which constraints must we respect: time per week, budget, tone, topics to avoid?"),
+        ]
+    elif kind == GoalKind.service:
+        asked = [
+            ("audience", f"Who are the first clients for {product}?"),
+            (
+                "price",
+                f"What will you charge for {product}, in which currency, and per what "
+                "(e.g. “90 EUR per hour”, “1,500 USD per project”)?",
+            ),
+            ("region", "Where do you serve clients: which cities or countries, or remotely?"),
+            ("constraints", "Which constraints must we respect: hours per week, budget, deadline, certifications?"),
+        ]
+    else:
+        asked = [
+            ("audience", f"Who is the first customer for {product}?"),
+            (
+                "price",
+                f"What will you charge for {product}, in which currency, and per what "
+                "(e.g. “35 EUR per mug”, “12 USD per month”)?",
+            ),
+            ("region", "Where will you sell and deliver: which countries or regions?"),
+            ("constraints", "Which constraints must we respect: budget, deadline, brand, legal?"),
+        ]
+    return [Question(id=qid, text=text) for qid, text in asked]
 
 
-def _legal(b: Brief) -> list[str]:
-    return [
-        "*Not legal advice: a qualified lawyer must review this before go-live.*",
-        "## Terms of service (summary)",
-        f"- What is sold: {b.product}, ${b.price:g}, delivered digitally after payment.",
-        "- Liability limited to the price paid; governing law: the seller's jurisdiction [check].",
-        "## Refund policy",
-        "- Full refund within 14 days of purchase (matches the pricing rules).",
-        "## Privacy",
-        "- Collected: name, email, payment confirmation (card data stays with the payment provider).",
-        "- Why: delivery, receipts, support. Retention: 6 years for tax records, then deleted.",
-        "## Lawyer checklist",
-        "- Consumer withdrawal rights in each selling region; VAT/sales tax; cookie consent.",
-    ]
+def _facts_brief(goal: str, answers: dict[str, str], kind: GoalKind, task: TaskSpec) -> Brief:
+    return Brief(goal=goal, task=task, kind=kind, answers=dict(answers), offer=derive_offer(goal, answers, kind))
 
 
-def _code(b: Brief) -> list[str]:
-    return [
-        "## What was built",
-        f"- `site/index.html`: the offer for {b.product}, ${b.price:g} above the fold, one call to action.",
-        "- The call to action points to `{{PAYMENT_LINK}}`, replaced at launch with the Stripe payment link.",
-        "- Footer links to `terms.html` and `privacy.html`.",
-        "- `README.md`: how to preview locally and deploy to any static host.",
-    ]
+_RESEARCH_TASK = TaskSpec(id="research", title="Research", role="market-researcher", deliverable_kind="research")
 
 
-def _content(b: Brief) -> list[str]:
-    return [
-        "## Announcement",
-        f"Introducing **{b.product}** — {short(b.goal, 100).lower()}. Available today for ${b.price:g}.",
-        "## Page titles and meta descriptions",
-        f"- Home — “{b.product} | ${b.price:g}” — “{short(b.goal, 120)}.”",
-        f"- Terms — “Terms | {b.product}” — “How buying {b.product} works, refunds included.”",
-        "## Social posts",
-        f"1. We built {b.product} because {short(b.goal, 60).lower()} was harder than it should be.",
-        f"2. {b.product} is live: ${b.price:g}, 14-day refunds, no account needed.",
-        f"3. What early buyers do first with {b.product} — and what we changed because of them.",
-    ]
-
-
-def _support(b: Brief) -> list[str]:
-    return [
-        "## Onboarding",
-        f"- Receipt email with the download/access link for {b.product} and one tip for a first win.",
-        "## Top questions",
-        "- Where is my purchase? · Can I get an invoice? · How do refunds work? · Can I share it? · "
-        "Is there an update? · Which devices? · Is my data safe? · Discounts? · Bulk licences? · Contact?",
-        "## Targets and escalation",
-        "- First reply within 24 hours; payment or legal questions escalate to the CEO.",
-        "## Refunds",
-        "- Verify the order, refund in the payment dashboard, reply with a confirmation, log the reason.",
-    ]
-
-
-def _generic(b: Brief) -> list[str]:
-    return [
-        "## Approach",
-        f"- Scope: {b.task.description or b.task.title}",
-        f"- Applies to {b.product} at ${b.price:g}; goal: {short(b.goal, 100)}.",
-        "## Plan of work",
-        "1. State the current situation and the target.",
-        "2. List the concrete changes with owners and dates.",
-        "3. Define the metric that shows it worked, and when to check it.",
-    ]
-
-
-_SECTIONS: dict[str, Section] = {
-    "research": _research,
-    "spec": _spec,
-    "pricing": _pricing,
-    "legal": _legal,
-    "code": _code,
-    "content": _content,
-    "seo": _content,
-    "support": _support,
-}
-
-
-def _site_files(product: str, price: float, goal: str, round_: int) -> dict[str, str]:
-    html = f"""<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>{product} | ${price:g}</title>
-  <meta name="description" content="{short(goal, 150)}">
-  <!-- Written by Boardroom's OFFLINE provider (deterministic, no LLM), round {round_} -->
-</head>
-<body>
-  <main>
-    <h1>{product}</h1>
-    <p>{short(goal, 200)}</p>
-    <p><strong>${price:g}</strong> — 14-day refunds.</p>
-    <a href="{{{{PAYMENT_LINK}}}}" role="button">Buy {product}</a>
-  </main>
-  <footer><a href="terms.html">Terms</a> · <a href="privacy.html">Privacy</a></footer>
-</body>
-</html>
-"""
-    readme = (
-        f"# {product}\n\nWritten by Boardroom's OFFLINE provider (deterministic, no LLM).\n\n"
-        "Preview: `python -m http.server -d site`. Deploy: upload `site/` to any static host.\n"
+def research_document(goal: str, answers: dict[str, str]) -> Draft:
+    """Desk research for the kind of goal, from the goal and the CEO's answers."""
+    kind = goal_kind(goal)
+    facts = facts_for(_facts_brief(goal, answers, kind, _RESEARCH_TASK))
+    parts, _ = write(_RESEARCH_TASK, facts)
+    listed = "\n".join(f"- {k}: {v}" for k, v in answers.items()) or "- (no answers given)"
+    if kind in SELLING_KINDS and facts.price is not None:
+        title = f"Market research: {facts.product}"
+        summary = (
+            f"Offline desk research for {facts.product}: three competitor types priced "
+            f"{facts.price.times(0.6)}–{facts.price.times(1.8)}; a launch price of {facts.price.full}"
+            f"{' for ' + facts.audience if facts.audience else ''} sits between them."
+        )
+    elif kind == GoalKind.research:
+        title = f"Literature map: {facts.topic}"
+        summary = f"Offline literature map for {facts.topic}: six strands of prior work to search, and a working gap."
+    else:
+        title = f"Audience research: {facts.product}"
+        summary = f"Offline audience research for {facts.product}: who it is for, three comparables and an angle."
+    content = "\n\n".join(
+        [OFFLINE_LABEL, f"# {title}", f"## Goal\n\n{goal}", f"## CEO answers\n\n{listed}", join_sections(parts)]
     )
-    return {"site/index.html": html, "README.md": readme}
+    return Draft(title=title, summary=summary, content=content)
 
 
-# --- the provider ----------------------------------------------------------------------------
+# --- the provider ------------------------------------------------------------------------------------
 
 
 def _log(message: str, *args: object) -> None:
@@ -665,173 +681,126 @@ class OfflineProvider:
 
     async def interview(self, data: InterviewInput, meter: Meter) -> list[Question]:
         _log("offline provider (no LLM): interview questions for project %s", data.project_id)
-        product = product_name(data.goal)
-        texts = [
-            f"Who exactly is the first customer for {product}, and where do they look for it today?",
-            f"What would you charge for {product}, and is it a one-off purchase or a subscription?",
-            "What does success look like 90 days after launch (revenue, orders, sign-ups)?",
-        ]
-        if len(data.goal) > 60 or stable_hash("interview", data.goal) % 2 == 0:
-            texts.append("Which constraints must we respect: budget, deadline, brand, or regions you cannot sell in?")
-        questions = [Question(id=f"q{i}", text=t) for i, t in enumerate(texts, start=1)]
-        await self._count(meter, data.goal, " ".join(texts))
+        questions = interview_questions(data.goal)
+        await self._count(meter, data.goal, " ".join(q.text for q in questions))
         return questions
 
     async def research(self, data: ResearchInput, meter: Meter) -> Draft:
         _log("offline provider (no LLM): research for project %s", data.project_id)
-        product = product_name(data.goal)
-        price = launch_price(data.goal, data.answers)
-        answers = "\n".join(f"- {k}: {v}" for k, v in data.answers.items()) or "- (no answers given)"
-        task = TaskSpec(id="research", title="Market research", role="market-researcher")
-        body = _research(Brief(task, product, price, data.goal))
-        content = "\n\n".join(
-            [
-                OFFLINE_LABEL,
-                f"# Market research: {product}",
-                f"## Goal\n{data.goal}",
-                f"## CEO answers\n{answers}",
-                *body,
-            ]
-        )
-        summary = (
-            f"Offline desk research for {product}: three competitor archetypes priced around it; "
-            f"a launch price near ${price:g} is defensible."
-        )
-        await self._count(meter, data.goal + answers, content)
-        return Draft(title=f"Market research: {product}", summary=summary, content=content)
+        draft = research_document(data.goal, data.answers)
+        await self._count(meter, data.goal + " ".join(data.answers.values()), draft.content)
+        return draft
 
     async def plan(self, data: PlanInput, meter: Meter) -> Plan:
         _log("offline provider (no LLM): plan revision %d for project %s", data.revision, data.project_id)
         done = set(data.done_task_ids)
-        tasks = list(data.previous.tasks) if data.previous is not None else base_tasks(data.goal, data.answers)
+        kind = data.previous.kind if data.previous is not None else goal_kind(data.goal)
+        tasks = list(data.previous.tasks) if data.previous is not None else base_tasks(data.goal, data.answers, kind)
         if data.feedback:
-            tasks = apply_feedback(tasks, data.feedback, data.revision)
+            tasks = apply_feedback(tasks, data.feedback, data.revision, kind)
         if data.steering:
-            tasks = apply_steering(tasks, data.steering, done)
-        previous_offer = data.previous.offer if data.previous is not None else None
-        price = previous_offer.price_usd if previous_offer else launch_price(data.goal, data.answers)
+            tasks = apply_steering(tasks, data.steering, done, kind)
+        offer = data.previous.offer if data.previous is not None else derive_offer(data.goal, data.answers, kind)
         change_text = " ".join([*data.feedback, *data.steering])
-        if _PRICE.search(change_text):
+        named = parse_price(change_text)
+        if offer is not None and named is not None:
             # The CEO named a price in feedback or steering: it wins, and the remaining briefs quote it.
-            old_price, price = price, launch_price(change_text)
-            tasks = reprice(tasks, old_price, price, done)
-        offer = Offer(
-            product_name=previous_offer.product_name if previous_offer else product_name(data.goal),
-            description=previous_offer.description if previous_offer else short(data.goal, 200),
-            price_usd=price,
-        )
+            new = offer.model_copy(
+                update={
+                    "price_usd": named.amount,
+                    "currency": named.currency or offer.currency,
+                    "unit": named.unit or offer.unit,
+                }
+            )
+            tasks = reprice(tasks, offer, new, done)
+            offer = new
+        audience = audience_in_instruction(change_text)
+        if offer is not None and audience and audience != offer.audience:
+            # The CEO named a new audience: the offer (and so every later deliverable) follows.
+            offer = offer.model_copy(update={"audience": audience})
         changes = [f"feedback: {short(f, 60)}" for f in data.feedback] + [
             f"steering: {short(s, 60)}" for s in data.steering
         ]
-        summary = (
-            f"[offline] {len(tasks)} tasks to launch {offer.product_name} at ${offer.price_usd:g}: "
-            "market research → product spec and pricing → legal terms run in parallel and join at the build."
-        )
+        if kind in SELLING_KINDS and offer is not None:
+            summary = (
+                f"[offline] {len(tasks)} tasks to launch {offer.product_name} at {offer.price_label}"
+                f"{' for ' + offer.audience if offer.audience else ''}: market research → product spec and "
+                "pricing → legal terms run in parallel and join at the website."
+            )
+            risks = [
+                "The price is untested until real buyers see it",
+                "Legal terms need a qualified lawyer's review before go-live",
+            ]
+        elif kind == GoalKind.research:
+            summary = (
+                f"[offline] {len(tasks)} tasks for a research project on {topic(data.goal)}: literature map → "
+                "research design → data plan, with a timeline, joined by the chapter outline. Nothing is sold."
+            )
+            risks = ["The research question must be agreed with the supervisor", "Data access and ethics approval"]
+        else:
+            summary = (
+                f"[offline] {len(tasks)} tasks for the content project {product_name(data.goal)}: audience → "
+                "editorial plan → first pieces and search plan, joined by the distribution plan. Nothing is sold."
+            )
+            risks = ["Growth depends on publishing on schedule"]
         if changes:
             summary += f" Revision {data.revision} addresses " + "; ".join(changes) + "."
         plan = Plan(
             summary=summary,
+            kind=kind,
             tasks=tasks,
-            offer=offer,
-            risks=[
-                "Pricing is untested until real buyers see it",
-                "Legal terms need a qualified lawyer's review before go-live",
-                "Written by the offline provider: deterministic templates, not an LLM",
-            ],
+            offer=offer if kind in SELLING_KINDS else None,
+            risks=[*risks, "Written by the offline provider: deterministic templates, not an LLM"],
             estimated_cost_usd=round(sum(t.cost_estimate_usd for t in tasks), 2),
         )
         validate_plan(plan, self.catalog, keep_task_ids=[t for t in data.done_task_ids if t in {x.id for x in tasks}])
         await self._count(meter, data.goal + " ".join(data.feedback + data.steering), plan.model_dump_json())
         return plan
 
-    async def produce(self, data: ProduceInput, previous: str | None, meter: Meter) -> Draft:
+    async def produce(self, data: ProduceInput, brief: Brief, meter: Meter) -> Draft:
         task = data.task
         _log(
-            "offline provider (no LLM): produce %s round %d for project %s",
+            "offline provider (no LLM): produce %s round %d for project %s (%d upstream deliverable(s))",
             task.id,
             data.round,
             data.project_id,
+            len(brief.upstream),
         )
         role = self.catalog.role(task.role)
-        product = product_name(data.goal)
-        # The plan quotes the offer's price in each brief ("Offer: X at $29."); fall back to the goal.
-        price = launch_price(task.description, None) if _PRICE.search(task.description) else launch_price(data.goal)
-        lines = [
-            OFFLINE_LABEL,
-            f"# {task.title}",
-            f"*{role.title} · {task.deliverable_kind} · round {data.round} · {task.risk.value} risk"
-            f" · task `{task.id}`*",
-            f"## Goal\n{data.goal or '(not given)'}",
-            f"## Brief\n{task.description or task.title}",
-            *_SECTIONS.get(task.deliverable_kind, _generic)(Brief(task, product, price, data.goal)),
-            "## Acceptance criteria",
-            "\n".join(f"- [x] {c}" for c in task.acceptance_criteria) or "- (none given)",
-        ]
-        if data.guidance:
-            lines += [
-                GUIDANCE_HEADING,
-                data.guidance,
-                f"Applied throughout this version (round {data.round}).",
-            ]
-        if data.feedback:
+        facts = facts_for(brief)
+        notes: list[str] = []
+        if brief.previous is not None and data.feedback:
+            revision = revise(task, facts, brief.previous, brief.previous_files, data.feedback)
+            parts, files, notes = revision.parts, revision.files, revision.notes
+        else:
+            parts, files = write(task, facts)
             notes = [
-                f"{i}. **{item}** — addressed in round {data.round}: added specifics "
-                "(numbers, names, an example) to the section it concerns."
+                f"{i}. {item} — written into this version from the inputs (the previous version was not available)."
                 for i, item in enumerate(data.feedback, start=1)
             ]
-            lines += [REVISION_HEADING, *notes]
-        if previous is not None:
-            lines.append(f"*Revises version {data.round - 1} ({len(previous)} characters).*")
-        content = "\n\n".join(lines) + "\n"
-        files = _site_files(product, price, data.goal, data.round) if task.deliverable_kind == "code" else {}
-        summary = f"[offline] {task.title}, round {data.round}" + (
+        parts = with_directions(parts, task, facts)
+        if notes:
+            parts = [*parts, (REVISION_HEADING, "\n".join(notes))]
+        content = header(task, role.title, data.round, facts, brief) + "\n\n" + join_sections(parts)
+        summary = f"[offline] {task.title}, version {data.round}" + (
             f", addressing {len(data.feedback)} feedback item(s)" if data.feedback else ""
         )
-        await self._count(meter, task.model_dump_json() + " ".join(data.feedback) + (previous or ""), content)
+        await self._count(meter, task.model_dump_json() + " ".join(data.feedback) + (brief.previous or ""), content)
         return Draft(title=task.title, summary=summary, content=content, files=files)
 
-    async def review(self, data: ReviewInput, deliverable: str, meter: Meter) -> ReviewDraft:
+    async def review(self, data: ReviewInput, brief: Brief, deliverable: Deliverable, meter: Meter) -> ReviewDraft:
         task = data.task
         _log(
-            "offline provider (no LLM): review %s round %d for project %s",
+            "offline provider (no LLM): rubric review of %s round %d for project %s",
             task.id,
             data.round,
             data.project_id,
         )
-        h = stable_hash(QA_SALT, task.id)
-        fails_first_draft = h % 2 == 0
-        revised = data.round >= 2 or GUIDANCE_HEADING in deliverable
-        missing = [c for c in task.acceptance_criteria if c not in deliverable]
-        issues: list[ReviewIssue] = []
-        if not revised and fails_first_draft:
-            score = 5.0 + ((h >> 8) % 10) / 10
-            for criterion in task.acceptance_criteria[:3] or [task.title]:
-                issues.append(
-                    ReviewIssue(
-                        severity="medium",
-                        text=f"Make “{criterion}” concrete: add numbers, names and an example.",
-                    )
-                )
-            if task.risk == Risk.high:
-                issues.append(
-                    ReviewIssue(
-                        severity="high",
-                        text="State the assumptions behind this high-risk work and what the CEO must confirm.",
-                    )
-                )
-            summary = f"[offline QA] First draft of {task.id} is too generic: {len(issues)} issue(s)."
-        elif missing:
-            score = 6.0
-            issues = [ReviewIssue(severity="medium", text=f"Acceptance criterion not covered: {c}") for c in missing]
-            summary = f"[offline QA] {len(missing)} acceptance criterion/criteria not covered."
-        else:
-            spread = ((h >> 16) % 10) / 10
-            score = min(MAX_OFFLINE_SCORE, (8.0 if revised else 7.5) + spread)
-            issues = [ReviewIssue(severity="low", text="Consider adding one customer quote or data point.")]
-            summary = f"[offline QA] {task.id} meets its acceptance criteria."
-        score = round(min(score, MAX_OFFLINE_SCORE), 2)
-        await self._count(meter, deliverable, summary + " ".join(i.text for i in issues))
-        return ReviewDraft(score=score, summary=summary, issues=issues)
+        result = check(task, deliverable.content, deliverable.files, facts_for(brief), len(task.depends_on))
+        issues = result.issues(task)
+        summary = result.summary()
+        await self._count(meter, deliverable.content, summary + " ".join(i.text for i in issues))
+        return ReviewDraft(score=result.score, summary=summary, issues=issues, method=REVIEW_METHOD_OFFLINE_RUBRIC)
 
     async def analyze_kpis(self, data: KpiInput, meter: Meter) -> KpiDraft:
         _log("offline provider (no LLM): KPI review %d for project %s", data.review_number, data.project_id)

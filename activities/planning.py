@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from activities.catalog import Catalog, load_catalog
 from workflows.models import (
+    REVIEW_METHOD_LLM,
     InterviewInput,
     KpiInput,
     Plan,
@@ -30,6 +31,7 @@ from workflows.models import (
 )
 
 if TYPE_CHECKING:
+    from activities.context import Brief
     from activities.usage import Meter
 
 
@@ -156,6 +158,15 @@ class ReviewDraft(BaseModel):
     score: float = Field(ge=0, le=10)
     summary: str = ""
     issues: list[ReviewIssue] = []
+    # REVIEW_METHOD_LLM or REVIEW_METHOD_OFFLINE_RUBRIC: how the score was reached.
+    method: str = REVIEW_METHOD_LLM
+
+
+class Deliverable(BaseModel):
+    """A stored deliverable version as a reviewer reads it."""
+
+    content: str
+    files: dict[str, str] = {}
 
 
 class KpiDraft(BaseModel):
@@ -174,9 +185,9 @@ class Provider(Protocol):
 
     async def plan(self, data: PlanInput, meter: Meter) -> Plan: ...
 
-    async def produce(self, data: ProduceInput, previous: str | None, meter: Meter) -> Draft: ...
+    async def produce(self, data: ProduceInput, brief: Brief, meter: Meter) -> Draft: ...
 
-    async def review(self, data: ReviewInput, deliverable: str, meter: Meter) -> ReviewDraft: ...
+    async def review(self, data: ReviewInput, brief: Brief, deliverable: Deliverable, meter: Meter) -> ReviewDraft: ...
 
     async def analyze_kpis(self, data: KpiInput, meter: Meter) -> KpiDraft: ...
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from workflows.models import (
+    MAX_ANSWERS,
     AutoApprove,
     Channel,
     Cost,
@@ -27,7 +28,6 @@ from workflows.models import (
 # Every free-text field that reaches a workflow is bounded here, at the edge; the sum is bounded
 # again by the payload guard (api/payload_guard.py) before anything is sent to Temporal.
 MAX_TEXT = 4000
-MAX_ANSWERS = 12
 Goal = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
@@ -237,6 +237,7 @@ class DecisionIn(Input):
     decision: DecisionValue
     comment: LongText = ""
     approver: ShortText | None = None
+    # At most MAX_ANSWERS answers: interview answers reach the workflows (bounded inputs).
     answers: Annotated[
         dict[Annotated[str, StringConstraints(max_length=100)], LongText], Field(max_length=MAX_ANSWERS)
     ] = {}

@@ -65,6 +65,10 @@ class Review(SQLModel, table=True):
     score: float
     passed: bool
     issues: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    # How the score was reached: "llm" (a model's judgement) or "offline-rubric" (the offline
+    # provider's rubric checker); the API and pages label offline scores as such.
+    method: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -293,8 +293,18 @@ def structured_answer(request: RecordedRequest) -> dict[str, Any]:
     if name == "PlanOut":
         return {
             "summary": "Position, price, write the page, launch.",
+            "kind": "business",
             "tasks": PLAN_TASKS,
-            "offer": {"product_name": "Starter kit", "description": "Everything to begin", "price_usd": 29.0},
+            "offer": {
+                "product_name": "Starter kit",
+                "description": "Everything to begin",
+                "price": 29.0,
+                "currency": "USD",
+                "unit": "",
+                "audience": "first-time founders",
+                "region": "",
+                "constraints": [],
+            },
             "risks": ["a small market"],
         }
     if name == "DeliverableOut":

@@ -138,6 +138,7 @@ class DiscoveryWorkflow(GateClient):
         return DiscoveryOutput(
             answers=answers,
             research_summary=research.summary,
+            research_document_id=research.document_id,
             plan=plan,
             plan_revision=revision,
             team=team.members,

@@ -24,15 +24,52 @@ with workflow.unsafe.imports_passed_through():
         TaskRunOutput,
         TaskSpec,
         TaskStatus,
+        UpstreamRef,
+        WorkContext,
     )
     from workflows.produce_review import ProduceReviewWorkflow
 
 SIGNAL_STEER = "steer"
 FINISHED = {TaskStatus.passed, TaskStatus.accepted, TaskStatus.dropped}
+# Deliverables a dependent task builds on.
+USABLE = {TaskStatus.passed, TaskStatus.accepted}
 
 
 def task_workflow_id(parent_id: str, task_id: str) -> str:
     return f"{parent_id}/task-{task_id}"
+
+
+def task_context(
+    data: ExecutionInput, plan: Plan, task: TaskSpec, done: dict[str, TaskRunOutput], steering: list[str]
+) -> WorkContext:
+    """What the task's producer and reviewer work from: the CEO's answers and steering, the
+    research by id, the current offer, and the deliverables of the finished tasks it depends on
+    (by id: the activities load them). Dropped dependencies contribute nothing."""
+    specs = {t.id: t for t in plan.tasks}
+    upstream = []
+    for dep in task.depends_on:
+        result = done.get(dep)
+        if result is None or result.deliverable_id is None or result.status not in USABLE:
+            continue
+        spec = specs.get(dep)
+        upstream.append(
+            UpstreamRef(
+                task_id=dep,
+                deliverable_id=result.deliverable_id,
+                title=spec.title if spec else dep,
+                deliverable_kind=spec.deliverable_kind if spec else "",
+            )
+        )
+    notes = list(dict.fromkeys([*data.steering, *steering]))
+    return WorkContext(
+        kind=plan.kind,
+        answers=data.answers,
+        research_document_id=data.research_document_id,
+        research_summary=data.research_summary,
+        offer=plan.offer,
+        steering=notes,
+        upstream=upstream,
+    )
 
 
 def ready_tasks(plan: Plan, done: dict[str, TaskRunOutput], running: set[str]) -> list[TaskSpec]:
@@ -77,6 +114,7 @@ class ExecutionWorkflow(GateClient):
                                 goal=data.goal,
                                 task=task,
                                 policy=data.policy,
+                                context=task_context(data, plan, task, done, self._steering),
                             ),
                             id=task_workflow_id(parent_id, task.id),
                             parent_close_policy=ParentClosePolicy.TERMINATE,

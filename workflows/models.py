@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Model(BaseModel):
@@ -125,13 +125,71 @@ class TaskSpec(Model):
     cost_estimate_usd: float = 0.0
 
 
+class GoalKind(StrEnum):
+    """What kind of goal a project pursues; it decides which work the plan contains."""
+
+    business = "business"  # selling a product
+    service = "service"  # selling one's time or skill (consulting, coaching, cleaning…)
+    research = "research"  # a thesis, a study, a paper: nothing is sold
+    content = "content"  # a blog, newsletter, podcast or channel: nothing is sold at launch
+
+
+SELLING_KINDS = (GoalKind.business, GoalKind.service)
+
+# Bounds on what the CEO's free text may carry into workflow inputs (see WorkContext).
+MAX_ANSWERS = 12
+MAX_ANSWER_CHARS = 1000
+MAX_CONTEXT_STEERING = 10
+MAX_STEERING_CHARS = 600
+MAX_UPSTREAM = 12
+MAX_CONTEXT_SUMMARY_CHARS = 600
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def bound_answers(value: object) -> object:
+    """At most MAX_ANSWERS answers of at most MAX_ANSWER_CHARS each (a field validator)."""
+    if not isinstance(value, dict):
+        return value
+    return {str(k)[:100]: _clip(str(v), MAX_ANSWER_CHARS) for k, v in list(value.items())[:MAX_ANSWERS]}
+
+
+def bound_steering(value: object) -> object:
+    """The last MAX_CONTEXT_STEERING instructions of at most MAX_STEERING_CHARS each."""
+    if not isinstance(value, list):
+        return value
+    return [_clip(str(s), MAX_STEERING_CHARS) for s in value[-MAX_CONTEXT_STEERING:]]
+
+
 class Offer(Model):
-    """What the business sells at launch."""
+    """What the business sells at launch.
+
+    `price_usd` is the amount in `currency` (the field name predates currencies other than USD;
+    it stays so recorded histories keep replaying): 35 with currency "eur" is 35 EUR.
+    """
 
     product_name: str
     description: str = ""
     price_usd: float = Field(default=29.0, gt=0)
     currency: str = "usd"
+    # What the price buys ("per mug", "per month", "per hour"), empty for a one-off purchase.
+    unit: str = ""
+    audience: str = ""
+    region: str = ""
+    constraints: list[str] = []
+
+    @property
+    def amount_label(self) -> str:
+        """The price as people read it: "35 EUR", "12.50 USD"."""
+        amount = f"{self.price_usd:.0f}" if float(self.price_usd).is_integer() else f"{self.price_usd:.2f}"
+        return f"{amount} {self.currency.upper()}"
+
+    @property
+    def price_label(self) -> str:
+        """The amount with its unit: "35 EUR per mug"."""
+        return f"{self.amount_label} {self.unit}".strip()
 
 
 class Plan(Model):
@@ -140,6 +198,7 @@ class Plan(Model):
     offer: Offer | None = None
     risks: list[str] = []
     estimated_cost_usd: float = 0.0
+    kind: GoalKind = GoalKind.business
 
 
 class TeamMember(Model):
@@ -197,6 +256,50 @@ class TeamOutput(Model):
     usage: Usage = Usage()
 
 
+class UpstreamRef(Model):
+    """A finished deliverable of a task this task depends on: the activity loads it by id."""
+
+    task_id: str
+    deliverable_id: int
+    title: str = ""
+    deliverable_kind: str = ""
+
+
+class WorkContext(Model):
+    """What a producer and its reviewer work from besides the task: ids and short texts only.
+
+    The activity loads the documents behind the ids (research, upstream deliverables) from the
+    store and trims them to a character budget (activities/context.py). Everything here is
+    bounded when the model is built, so no workflow input grows with the CEO's free text.
+    """
+
+    kind: GoalKind = GoalKind.business
+    answers: dict[str, str] = {}
+    research_document_id: int | None = None
+    research_summary: str = ""
+    offer: Offer | None = None
+    steering: list[str] = []
+    upstream: list[UpstreamRef] = []
+
+    _answers = field_validator("answers", mode="before")(bound_answers)
+    _steering = field_validator("steering", mode="before")(bound_steering)
+
+    @field_validator("research_summary", mode="before")
+    @classmethod
+    def _bound_summary(cls, value: object) -> object:
+        return _clip(value, MAX_CONTEXT_SUMMARY_CHARS) if isinstance(value, str) else value
+
+    @field_validator("upstream", mode="before")
+    @classmethod
+    def _bound_upstream(cls, value: object) -> object:
+        return value[:MAX_UPSTREAM] if isinstance(value, list) else value
+
+    @property
+    def is_empty(self) -> bool:
+        """Built by a caller that passes no context (operations improvements, older runs)."""
+        return not self.answers and self.offer is None and not self.upstream and self.research_document_id is None
+
+
 class ProduceInput(Model):
     project_id: str
     task: TaskSpec
@@ -205,6 +308,7 @@ class ProduceInput(Model):
     previous_deliverable_id: int | None = None
     feedback: list[str] = []
     guidance: str = ""
+    context: WorkContext = WorkContext()
 
 
 class ProduceOutput(Model):
@@ -224,6 +328,15 @@ class ReviewInput(Model):
     deliverable_id: int
     round: int = 1
     pass_threshold: float = 7.0
+    goal: str = ""
+    context: WorkContext = WorkContext()
+    # The CEO's guidance the producer worked to (a revise decision): the reviewer checks against it.
+    guidance: str = ""
+
+
+# How a score was reached: a model's judgement, or the offline provider's rubric checker.
+REVIEW_METHOD_LLM = "llm"
+REVIEW_METHOD_OFFLINE_RUBRIC = "offline-rubric"
 
 
 class ReviewOutput(Model):
@@ -232,6 +345,7 @@ class ReviewOutput(Model):
     passed: bool
     issues: list[ReviewIssue] = []
     usage: Usage = Usage()
+    method: str = ""
 
 
 class Kpis(Model):
@@ -352,6 +466,8 @@ class TaskView(Model):
     risk: Risk = Risk.low
     depends_on: list[str] = []
     qa_score: float | None = None
+    # How the score was reached: "llm" or "offline-rubric" (label offline scores as such).
+    qa_method: str = ""
     rounds: int = 0
     deliverable_id: int | None = None
     started_at: datetime | None = None
@@ -368,6 +484,7 @@ class TaskProgress(Model):
     deliverable_id: int | None = None
     usage: Usage = Usage()
     at: datetime | None = None
+    qa_method: str = ""
 
 
 class Cost(Model):
@@ -444,6 +561,7 @@ class ProjectState(Model):
     timeline: list[PhaseMark] = []
     answers: dict[str, str] = {}
     research_summary: str = ""
+    research_document_id: int | None = None
     plan: Plan | None = None
     plan_revision: int = 0
     team: list[TeamMember] = []
@@ -498,6 +616,7 @@ class DiscoveryInput(Model):
 class DiscoveryOutput(Model):
     answers: dict[str, str] = {}
     research_summary: str = ""
+    research_document_id: int | None = None
     plan: Plan
     plan_revision: int = 0
     team: list[TeamMember] = []
@@ -511,6 +630,7 @@ class TaskRunInput(Model):
     task: TaskSpec
     policy: Policy
     guidance: str = ""
+    context: WorkContext = WorkContext()
 
 
 class TaskRunOutput(Model):
@@ -529,6 +649,15 @@ class ExecutionInput(Model):
     plan: Plan
     policy: Policy
     done: dict[str, TaskRunOutput] = {}
+    # What every task works from (bounded in WorkContext): the CEO's answers and steering,
+    # the research by id and summary.
+    answers: dict[str, str] = {}
+    research_summary: str = ""
+    research_document_id: int | None = None
+    steering: list[str] = []
+
+    _answers = field_validator("answers", mode="before")(bound_answers)
+    _steering = field_validator("steering", mode="before")(bound_steering)
 
 
 class ExecutionOutput(Model):

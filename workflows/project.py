@@ -247,6 +247,8 @@ class ProjectWorkflow:
         view.rounds = max(view.rounds, progress.rounds)
         if progress.qa_score is not None:
             view.qa_score = progress.qa_score
+        if progress.qa_method:
+            view.qa_method = progress.qa_method
         if progress.deliverable_id is not None:
             view.deliverable_id = progress.deliverable_id
         if progress.status == TaskStatus.running and view.started_at is None:
@@ -353,6 +355,7 @@ class ProjectWorkflow:
         )
         self.state.answers = out.answers
         self.state.research_summary = out.research_summary
+        self.state.research_document_id = out.research_document_id
         self.state.plan = out.plan
         self.state.plan_revision = out.plan_revision
         self.state.team = out.team
@@ -371,6 +374,11 @@ class ProjectWorkflow:
                 goal=self.state.goal,
                 plan=self.state.plan,
                 policy=self._policy,
+                # What every task works from (ids and bounded text; see WorkContext).
+                answers=self.state.answers,
+                research_summary=self.state.research_summary,
+                research_document_id=self.state.research_document_id,
+                steering=list(self.state.steering),
             ),
             "execution",
         )

@@ -1,4 +1,4 @@
-"""The offline provider drives every path of the engine, deterministically and visibly labelled."""
+"""The offline provider: deterministic, visibly labelled, and doing real work on its inputs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from activities.agents import AgentActivities
 from activities.catalog import load_catalog
 from activities.offline import MAX_OFFLINE_SCORE, OFFLINE_LABEL
 from activities.planning import validate_plan
+from activities.site import BUY_BUTTON
 from boardroom.settings import Settings
 from tests.activities.helpers import GOAL, activity_env, documents, reviews, usage_rows
 from workflows.models import (
@@ -25,6 +26,7 @@ from workflows.models import (
     Risk,
     TaskSpec,
     TeamInput,
+    WorkContext,
 )
 
 
@@ -61,7 +63,12 @@ async def produce_and_review(
     review = await activity_env(f"act-{task.id}-{round_}-qa").run(
         acts.review,
         ReviewInput(
-            project_id="p1", task=task, deliverable_id=made.deliverable_id, round=round_, pass_threshold=threshold
+            project_id="p1",
+            task=task,
+            deliverable_id=made.deliverable_id,
+            round=round_,
+            pass_threshold=threshold,
+            goal=GOAL,
         ),
     )
     return made, review
@@ -98,7 +105,7 @@ async def test_plan_is_deterministic_and_uses_a_price_from_the_answers(acts: Age
     plan = await make_plan(acts, answers={"q2": "About $24 one-off"})
     assert plan.offer is not None and plan.offer.price_usd == 24.0
     pricing = next(t for t in plan.tasks if t.deliverable_kind == "pricing")
-    assert "$24" in pricing.description
+    assert "24 USD" in pricing.description and "$" not in pricing.description
 
 
 async def test_interview_questions_derive_from_the_goal(acts: AgentActivities) -> None:
@@ -123,22 +130,20 @@ async def test_research_is_stored_as_a_labelled_document(acts: AgentActivities, 
     assert len(out.summary) <= 300
 
 
-async def test_qa_fails_some_first_drafts_and_passes_revisions(acts: AgentActivities) -> None:
+async def test_qa_is_a_rubric_the_planned_work_passes(acts: AgentActivities, settings: Settings) -> None:
+    # No hash decides: each planned task's first draft meets the criteria the planner wrote for it,
+    # and QA says how it checked (the stored review carries the method).
     plan = await make_plan(acts)
-    failed: dict[str, list[str]] = {}
     for task in plan.tasks:
         _, review = await produce_and_review(acts, task)
-        assert 0 <= review.score <= MAX_OFFLINE_SCORE
-        if not review.passed:
-            assert review.issues
-            failed[task.id] = [i.text for i in review.issues]
-    assert 0 < len(failed) < len(plan.tasks), "about half of the first drafts should fail"
-    by_id = {t.id: t for t in plan.tasks}
-    for tid, feedback in failed.items():
-        made, review = await produce_and_review(acts, by_id[tid], round_=2, feedback=feedback)
-        assert review.passed, f"revision of {tid} should pass"
-        assert review.score > 7.0
-        assert made.summary.endswith(f"addressing {len(feedback)} feedback item(s)")
+        assert review.passed, (task.id, [i.text for i in review.issues])
+        assert review.method == "offline-rubric"
+        assert 8.0 <= review.score <= MAX_OFFLINE_SCORE
+        assert all(i.severity == "low" for i in review.issues)  # advisories only
+    rows = reviews(settings.database_url)
+    assert len(rows) == len(plan.tasks)
+    assert {r.method for r in rows} == {"offline-rubric"}
+    assert all(r.summary.startswith("[offline rubric]") for r in rows)
 
 
 async def test_revision_addresses_each_feedback_item(acts: AgentActivities, settings: Settings) -> None:
@@ -172,10 +177,12 @@ async def test_deliverables_differ_per_task_and_carry_the_label(acts: AgentActiv
     assert all(c.startswith(OFFLINE_LABEL) for c in contents)
     for task, content in zip(plan.tasks, contents, strict=True):
         assert task.title in content
-        assert all(c in content for c in task.acceptance_criteria)
+        # The work meets its criteria; it does not paste them.
+        assert not any(c in content for c in task.acceptance_criteria), task.id
     build = next(t for t in plan.tasks if t.deliverable_kind == "code")
     files = docs[outs[plan.tasks.index(build)].deliverable_id].files
-    assert files is not None and "site/index.html" in files and "OFFLINE" in files["site/index.html"]
+    assert files is not None and sorted(files) == ["index.html", "privacy.html", "style.css", "terms.html"]
+    assert BUY_BUTTON in files["index.html"] and "offline provider" in files["index.html"]
 
 
 async def test_produce_and_review_are_idempotent(acts: AgentActivities, settings: Settings) -> None:
@@ -187,23 +194,40 @@ async def test_produce_and_review_are_idempotent(acts: AgentActivities, settings
     assert len(reviews(settings.database_url)) == 1
 
 
-async def test_guidance_after_escalation_passes_a_failing_first_draft(acts: AgentActivities) -> None:
-    plan = await make_plan(acts)
-    failing = None
-    for task in plan.tasks:
-        _, review = await produce_and_review(acts, task)
-        if not review.passed:
-            failing = task
-            break
-    assert failing is not None
+async def test_guidance_changes_the_work_and_qa_checks_against_it(acts: AgentActivities) -> None:
+    plan = await make_plan(acts, answers={"price": "29 USD per planner"})
+    pricing = next(t for t in plan.tasks if t.id == "pricing")
+    context = WorkContext(offer=plan.offer, answers={"price": "29 USD per planner"})
+    guidance = "Make it 39 USD per planner: parents pay more for the printed edition."
     made = await activity_env("act-guided").run(
         acts.produce,
-        ProduceInput(project_id="p2", task=failing, goal=GOAL, guidance="Keep it to one page, cite two sources."),
+        ProduceInput(project_id="p2", task=pricing, goal=GOAL, guidance=guidance, context=context),
     )
-    review = await activity_env("act-guided-qa").run(
-        acts.review, ReviewInput(project_id="p2", task=failing, deliverable_id=made.deliverable_id)
+    doc = next(d for d in documents(acts.settings.database_url, "p2") if d.id == made.deliverable_id)
+    assert "Launch price: **39 USD per planner**" in doc.content
+    assert "29 USD" not in doc.content.split("## Recommendation")[1]  # every price-bearing section changed
+    # The reviewer knows the guidance: the new price is right …
+    guided = await activity_env("act-guided-qa").run(
+        acts.review,
+        ReviewInput(
+            project_id="p2",
+            task=pricing,
+            deliverable_id=made.deliverable_id,
+            goal=GOAL,
+            context=context,
+            guidance=guidance,
+        ),
     )
-    assert review.passed
+    assert guided.passed, [i.text for i in guided.issues]
+    # … while against the plan's offer alone the same text is inconsistent, and QA says why.
+    plain = await activity_env("act-plain-qa").run(
+        acts.review,
+        ReviewInput(
+            project_id="p2", task=pricing, deliverable_id=made.deliverable_id, round=2, goal=GOAL, context=context
+        ),
+    )
+    assert not plain.passed
+    assert any("39 USD differs from 29 USD" in i.text for i in plain.issues)
 
 
 async def test_feedback_visibly_changes_the_plan(acts: AgentActivities) -> None:
@@ -227,7 +251,7 @@ async def test_feedback_naming_a_price_changes_the_offer(acts: AgentActivities) 
     revised = await make_plan(acts, previous=first, feedback=["Price it at $39 instead"], revision=1)
     assert revised.offer is not None and revised.offer.price_usd == 39.0
     pricing = next(t for t in revised.tasks if t.id == "pricing")
-    assert "$39" in pricing.description
+    assert "39 USD" in pricing.description
 
 
 async def test_steering_keeps_done_tasks_and_revises_the_rest(acts: AgentActivities) -> None:
@@ -245,6 +269,7 @@ async def test_steering_keeps_done_tasks_and_revises_the_rest(acts: AgentActivit
     remaining = [t for t in steered.tasks if t.id not in done and t.id != new[0].id]
     assert remaining and all(any(instruction in c for c in t.acceptance_criteria) for t in remaining)
     assert instruction in steered.summary
+    assert steered.offer is not None and steered.offer.audience == "teachers"  # the offer follows the CEO
 
 
 async def test_team_maps_every_role_to_a_named_member(acts: AgentActivities) -> None:
@@ -300,7 +325,9 @@ async def test_offline_usage_is_counted_free_once_per_call_key(acts: AgentActivi
 async def test_offline_provider_logs_that_it_is_offline(
     acts: AgentActivities, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO):
+    # The level of the logger the provider writes to (an earlier test may have turned the
+    # SDK's loggers down, as the CLI does), not only the root's.
+    with caplog.at_level(logging.INFO), caplog.at_level(logging.INFO, logger="temporalio.activity"):
         await activity_env().run(acts.interview_questions, InterviewInput(project_id="p1", goal=GOAL))
     assert any("offline provider (no LLM)" in r.getMessage() for r in caplog.records)
 

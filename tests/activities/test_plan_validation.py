@@ -76,8 +76,18 @@ async def test_offline_plans_are_valid(settings: Settings) -> None:
 def _plan_out(*tasks: TaskOut) -> PlanOut:
     return PlanOut(
         summary="Launch plan",
+        kind="business",
         tasks=list(tasks),
-        offer=OfferOut(product_name="Meal Planner", description="Printable planner", price_usd=19.0),
+        offer=OfferOut(
+            product_name="Meal Planner",
+            description="Printable planner",
+            price=19.0,
+            currency="USD",
+            unit="",
+            audience="busy parents",
+            region="",
+            constraints=[],
+        ),
         risks=["Pricing untested"],
     )
 
@@ -104,7 +114,7 @@ async def test_invalid_llm_plan_is_reasked_with_the_error(openai_settings: Setti
     )
     out = await activity_env().run(acts.plan, PlanInput(project_id="p1", goal=GOAL))
     assert [task.id for task in out.plan.tasks] == ["a", "b"]
-    assert out.plan.offer is not None and out.plan.offer.price_usd == 19.0
+    assert out.plan.offer is not None and out.plan.offer.price_usd == 19.0 and out.plan.offer.currency == "usd"
     assert out.plan.estimated_cost_usd == pytest.approx(0.2)
     first, second = fake_openai.chat_requests()
     assert first.response_format["json_schema"]["name"] == "PlanOut"

@@ -55,6 +55,7 @@ async def test_valid_input_with_temporal_away_is_503(offline_api: AppClient) -> 
         ("post", "/approvals/p-abc-g1/decision", {"decision": "approve", "extra": 1}),
         ("post", "/approvals/p-abc-g1/decision", {"decision": "approve", "budget_increase_usd": True}),
         ("post", "/approvals/p-abc-g1/decision", {"decision": "approve", "comment": "c" * 4001}),
+        ("post", "/approvals/p-abc-g1/decision", {"decision": "approve", "answers": {f"q{i}": "a" for i in range(13)}}),
         ("post", "/projects/p-abc/steer", {"instruction": ""}),
         ("post", "/projects/p-abc/steer", {"instruction": "go", "what": 1}),
         ("get", "/projects?limit=0", None),

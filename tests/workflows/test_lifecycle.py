@@ -55,7 +55,8 @@ async def test_whole_lifecycle_then_business_event(
         planned = [t for t in state.tasks if not t.id.startswith("launch-")]
         assert len(planned) >= 6
         assert all(t.status in (TaskStatus.passed, TaskStatus.accepted) for t in planned)
-        assert any(t.rounds >= 2 for t in planned), "the offline QA fails some first drafts"
+        # The offline rubric checks each deliverable; the planned work meets it (no hash-chosen failures).
+        assert all(t.qa_score is not None and 8.0 <= t.qa_score <= 9.0 for t in planned)
         assert state.answers, "the interview answers reached the project"
         # No credentials in tests: Stripe and Slack are skipped with their reason; the deliverables
         # and the site go to a local git repository; the site is stored with payments not live.
