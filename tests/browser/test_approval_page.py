@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Error as PlaywrightError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.browser.conftest import Stack
@@ -52,7 +53,16 @@ async def pending_gate(stack: Stack, project_id: str, kind: str, title_has: str 
 
 async def shoot(page: Page, artifacts: Path, name: str) -> Path:
     path = artifacts / f"browser-{name}.png"
-    await page.screenshot(path=str(path), full_page=True)
+    # Chromium can refuse a capture while the machine is saturated ("Unable to capture
+    # screenshot"): that is the camera, not the page under test — try again, a bounded few times.
+    for attempt in range(3):
+        try:
+            await page.screenshot(path=str(path), full_page=True)
+            break
+        except PlaywrightError as exc:
+            if attempt == 2 or "Unable to capture screenshot" not in str(exc):
+                raise
+            await asyncio.sleep(1)
     assert path.stat().st_size > 5_000, f"{path} looks empty"
     return path
 

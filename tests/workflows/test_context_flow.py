@@ -130,10 +130,10 @@ async def test_a_producer_receives_its_upstream_deliverables_and_the_answers(
 
 
 async def test_an_offline_mug_business_carries_the_ceos_price_to_the_site(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
-    async with create_worker(time_env.client, settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue, goal="Sell handmade ceramic mugs online")
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue, goal="Sell handmade ceramic mugs online")
         await answer_interview(handle, MUG_ANSWERS)
         state = await approve_until(handle, Phase.operations)
         assert state.plan is not None and state.plan.offer is not None
@@ -159,7 +159,7 @@ async def test_an_offline_mug_business_carries_the_ceos_price_to_the_site(
         assert BUY_BUTTON in site["index.html"]
         assert all("$" not in d.content for d in docs.values())
 
-        ((produced, size),) = await produce_inputs(time_env.client, f"{handle.id}/execution/task-website")
+        ((produced, size),) = await produce_inputs(dev_env.client, f"{handle.id}/execution/task-website")
         assert [(u.task_id, u.deliverable_id) for u in produced.context.upstream] == [
             ("product-spec", docs["product-spec"].id),
             ("pricing", docs["pricing"].id),
@@ -172,11 +172,11 @@ async def test_an_offline_mug_business_carries_the_ceos_price_to_the_site(
 
 
 async def test_a_thesis_reaches_operations_without_pricing_or_a_checkout(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
-    async with create_worker(time_env.client, settings, task_queue=task_queue):
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
         handle = await start_project(
-            time_env.client,
+            dev_env.client,
             task_queue,
             goal="Write a master's thesis on urban heat islands in Vienna",
             policy=Policy(auto_approve=AutoApprove.all),
