@@ -169,6 +169,8 @@ class LaunchWorkflow(GateClient):
                     " — " + "; ".join(warned) if warned else ""
                 )
                 return ids, note[:1500] + "."
+            exhausted = revisions >= MAX_COMPLIANCE_REVISIONS
+            last = " No revisions left: revise now stops the launch too." if exhausted else ""
             outcome = await self.ask(
                 GateRequest(
                     key=f"compliance:{revisions}",
@@ -177,7 +179,7 @@ class LaunchWorkflow(GateClient):
                     summary=(
                         f"{report.summary}\n\nApprove accepts these findings as they are; revise sends them "
                         f"back to the producer ({', '.join(report.revise_task_ids) or 'no task to revise'}); "
-                        "reject stops the launch."
+                        f"reject stops the launch.{last}"
                     ),
                     risk=Risk.high,
                     requester_workflow_id=workflow.info().workflow_id,
@@ -187,10 +189,12 @@ class LaunchWorkflow(GateClient):
             if outcome.decision == "approve":
                 accepted = "; ".join(f.code for f in report.findings if f.severity == "blocking")[:500]
                 return ids, f"Compliance: the CEO accepted {report.blocking} blocking finding(s) ({accepted})."
-            if outcome.decision == "reject" or revisions >= MAX_COMPLIANCE_REVISIONS or not report.revise_task_ids:
+            if outcome.decision == "reject" or revisions >= MAX_COMPLIANCE_REVISIONS:
                 return None
             revisions += 1
-            ids = await self._revise_for_compliance(data, report, ids, revisions, outcome.comment)
+            # Nothing to send back (e.g. only the offer's price disagrees): the check and the gate repeat.
+            if report.revise_task_ids:
+                ids = await self._revise_for_compliance(data, report, ids, revisions, outcome.comment)
 
     async def _revise_for_compliance(
         self, data: LaunchInput, report: ComplianceReport, ids: list[int], revision: int, comment: str
