@@ -2,7 +2,8 @@
 
 Workflows carry ids and short texts (`WorkContext` in workflows/models.py); the produce and review
 activities turn them into a `Brief` here: the research document and the deliverables of the
-tasks this task depends on, loaded by id, plus the previous version for a revision.
+tasks this task depends on, loaded by id, plus the previous version for a revision, and up to
+`MAX_LESSONS` of the project owner's lessons (store/lessons.py) relevant to the task and the goal.
 
 ## The trimming rule (a token budget, stated)
 
