@@ -22,7 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.catalog import UnknownRoleError, load_catalog
-from activities.context import load_brief
+from activities.context import lessons_for, load_brief
 from activities.llm import UNKNOWN_ROLE, OpenAIProvider
 from activities.offline import OfflineProvider
 from activities.planning import Deliverable, PlanValidationError, Provider, assemble_team, validate_plan
@@ -255,7 +255,8 @@ class AgentActivities:
         """A validated task plan (first plan, revision after CEO feedback, or re-plan after steering).
         Writes only its usage record; idempotent."""
         meter = self._meter("plan", data.project_id)
-        plan = await self.provider.plan(data, meter)
+        lessons = await asyncio.to_thread(lessons_for, self.settings.database_url, data.project_id, data.goal)
+        plan = await self.provider.plan(data.model_copy(update={"lessons": lessons}), meter)
         try:
             validate_plan(plan, self.catalog)
         except PlanValidationError as exc:

@@ -2,7 +2,8 @@
 
 Workflows carry ids and short texts (`WorkContext` in workflows/models.py); the produce and review
 activities turn them into a `Brief` here: the research document and the deliverables of the
-tasks this task depends on, loaded by id, plus the previous version for a revision.
+tasks this task depends on, loaded by id, plus the previous version for a revision, and up to
+`MAX_LESSONS` of the project owner's lessons (store/lessons.py) relevant to the task and the goal.
 
 ## The trimming rule (a token budget, stated)
 
@@ -30,6 +31,7 @@ from sqlmodel import select
 
 from activities.offer import goal_kind
 from store.db import session_scope
+from store.lessons import relevant_lessons
 from store.tables import Document, Project
 from workflows.models import GoalKind, Offer, ProduceInput, ReviewInput, TaskSpec, WorkContext
 
@@ -74,6 +76,8 @@ class Brief:
     feedback: list[str] = field(default_factory=list)
     guidance: str = ""
     round: int = 1
+    # The owner's standing guidance from earlier feedback (store/lessons.py), most relevant first.
+    lessons: list[str] = field(default_factory=list)
 
     def upstream_of_kind(self, *kinds: str) -> Upstream | None:
         return next((u for u in self.upstream if u.kind in kinds), None)
@@ -152,6 +156,22 @@ def _project(db_url: str, project_id: str) -> tuple[str, dict[str, Any]]:
     with session_scope(db_url) as session:
         row = session.get(Project, project_id)
         return (row.goal, dict(row.state or {})) if row is not None else ("", {})
+
+
+MAX_LESSONS = 8
+
+
+def project_owner(db_url: str, project_id: str) -> str | None:
+    with session_scope(db_url) as session:
+        row = session.get(Project, project_id)
+        return row.owner if row is not None else None
+
+
+def lessons_for(db_url: str, project_id: str, text: str, limit: int = MAX_LESSONS) -> list[str]:
+    """The project owner's lessons relevant to `text` (a task title and the goal); none when the
+    project has no read-model row yet."""
+    owner = project_owner(db_url, project_id)
+    return relevant_lessons(db_url, owner, text, limit=limit) if owner else []
 
 
 def context_from_project(state: dict[str, Any], goal: str) -> WorkContext:
@@ -237,6 +257,7 @@ def load_brief(db_url: str, data: ProduceInput | ReviewInput, *, previous_id: in
         feedback=list(data.feedback) if isinstance(data, ProduceInput) else [],
         guidance=data.guidance,
         round=data.round,
+        lessons=lessons_for(db_url, data.project_id, f"{data.task.title}\n{goal}"),
     )
 
 
@@ -293,7 +314,21 @@ def project_sections(brief: Brief) -> list[str]:
             "## The CEO's steering notes (most recent last)\n"
             + data_block("ceo:steering", "\n".join(f"- {s}" for s in brief.steering))
         )
-    return parts
+    return parts + lessons_section(brief.lessons)
+
+
+LESSONS_HEADING = "Lessons from the CEO's earlier feedback"
+
+
+def lessons_section(lessons: list[str]) -> list[str]:
+    """The owner's standing guidance, learned from revise/reject comments on earlier work."""
+    if not lessons:
+        return []
+    return [
+        f"## {LESSONS_HEADING}\nThe CEO's standing guidance for all work: follow every lesson below unless "
+        "this task's own instructions say otherwise.\n"
+        + data_block("ceo:lessons", "\n".join(f"- {x}" for x in lessons))
+    ]
 
 
 def upstream_sections(brief: Brief) -> list[str]:

@@ -22,6 +22,7 @@ import urllib.error
 import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,11 +39,19 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import site as sitelib
+from activities.compliance_review import review_documents
 from activities.publish import GitFailed, GitUnavailable, LocalGitRepository
 from boardroom.settings import PLACEHOLDER, Settings
 from store.db import session_scope
 from store.tables import Document, IntegrationRecord
-from workflows.models import IntegrationResult, PublishInput, SiteInput, ValidateLaunchInput
+from workflows.models import (
+    ComplianceInput,
+    ComplianceReport,
+    IntegrationResult,
+    PublishInput,
+    SiteInput,
+    ValidateLaunchInput,
+)
 
 IntegrationName = Literal["github", "stripe", "slack", "site"]
 
@@ -264,6 +273,7 @@ class IntegrationActivities:
             self.announce_slack,
             self.validate_launch,
             self.notify_slack,
+            self.compliance_review,
         ]
 
     # -- clients ---------------------------------------------------------------------------
@@ -361,6 +371,29 @@ class IntegrationActivities:
         """A non-retryable failure is recorded before it ends the activity; transient ones retry."""
         if exc.non_retryable:
             await self._record(project_id, IntegrationResult(name=name, status="failed", reason=str(exc)))
+
+    # -- compliance ------------------------------------------------------------------------
+
+    @activity.defn(name="compliance_review")
+    async def compliance_review(self, data: ComplianceInput) -> ComplianceReport:
+        """The rule checks over the deliverables launch would make public (activities/
+        compliance_review.py); read-only, so retries are harmless. A short report, never the texts."""
+        docs = await asyncio.to_thread(self._load_documents, data.deliverable_ids)
+        contact = parseaddr(self.settings.email_from)[1]
+        report = review_documents(
+            docs,
+            task_kinds=data.task_kinds,
+            price=data.price,
+            forbidden=self.settings.forbidden_claim_list,
+            allowed_emails=[contact] if contact else [],
+        )
+        activity.logger.info(
+            "compliance review of project %s: %d blocking, %d warning(s)",
+            data.project_id,
+            report.blocking,
+            report.warnings,
+        )
+        return report
 
     # -- the website -----------------------------------------------------------------------
 

@@ -37,7 +37,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import ApplicationError
 
 from activities.catalog import Catalog, Role, UnknownRoleError
-from activities.context import DATA_RULES, Brief, data_block, files_text, project_sections, upstream_sections
+from activities.context import (
+    DATA_RULES,
+    Brief,
+    data_block,
+    files_text,
+    lessons_section,
+    project_sections,
+    upstream_sections,
+)
 from activities.offer import reconcile_offer
 from activities.planning import (
     Deliverable,
@@ -678,6 +686,7 @@ class OpenAIProvider:
             )
         if done_ids:
             parts.append("## Completed tasks (keep exactly, same ids)\n" + _bullets(done_ids))
+        parts += lessons_section(data.lessons)
 
         def convert(out: PlanOut) -> Plan:
             kind = GoalKind(out.kind)

@@ -35,6 +35,7 @@ import re
 from temporalio import activity
 
 from activities.catalog import Catalog
+from activities.compliance import claim_pattern
 from activities.context import Brief
 from activities.offer import (
     audience_in_instruction,
@@ -661,6 +662,36 @@ def research_document(goal: str, answers: dict[str, str]) -> Draft:
 # --- the provider ------------------------------------------------------------------------------------
 
 
+# --- lessons: the CEO's standing guidance from earlier feedback -----------------------------------
+
+LESSONS_HEADING = "Standing guidance from the CEO"
+_NEVER = re.compile(
+    r"^\s*(?:[^:]{1,80}:\s*)?(?:never|do not|don't|avoid|no more|stop)\s+"
+    r"(?:(?:promise|promising|say|saying|write|writing|use|using|mention|mentioning|claim|claiming|offer|"
+    r"offering|advertise|advertising|state|stating|put|include|including)\s+)?(.{3,80}?)[.!]?\s*$",
+    re.IGNORECASE,
+)
+OMITTED = "(left out: the CEO's standing guidance)"
+
+
+def banned_phrases(lessons: list[str]) -> list[str]:
+    """What "Never X" lessons forbid: "Never promise next-day delivery." → "next-day delivery"."""
+    found = [m.group(1).strip() for m in (_NEVER.match(x) for x in lessons) if m]
+    return [p for p in dict.fromkeys(found) if p]
+
+
+def respect_lessons(text: str, phrases: list[str]) -> str:
+    """The text without any phrase a lesson forbids (case-insensitive, a space or hyphen alike)."""
+    for phrase in phrases:
+        text = claim_pattern(phrase).sub(OMITTED, text)
+    return text
+
+
+def lessons_part(lessons: list[str]) -> tuple[str, str]:
+    lines = [f"- {x}" for x in lessons]
+    return (LESSONS_HEADING, "Lessons from the CEO's earlier feedback, followed in this version:\n" + "\n".join(lines))
+
+
 def _log(message: str, *args: object) -> None:
     if activity.in_activity():
         activity.logger.info(message, *args)
@@ -745,6 +776,8 @@ class OfflineProvider:
             risks = ["Growth depends on publishing on schedule"]
         if changes:
             summary += f" Revision {data.revision} addresses " + "; ".join(changes) + "."
+        if data.lessons:
+            summary += f" {LESSONS_HEADING}: " + " ".join(data.lessons)
         plan = Plan(
             summary=summary,
             kind=kind,
@@ -781,7 +814,15 @@ class OfflineProvider:
         parts = with_directions(parts, task, facts)
         if notes:
             parts = [*parts, (REVISION_HEADING, "\n".join(notes))]
-        content = header(task, role.title, data.round, facts, brief) + "\n\n" + join_sections(parts)
+        parts = [p for p in parts if p[0] != LESSONS_HEADING]
+        banned = banned_phrases(brief.lessons)
+        if banned:
+            parts = [(h, respect_lessons(b, banned)) for h, b in parts]
+            files = {name: respect_lessons(text, banned) for name, text in (files or {}).items()} or files
+        if brief.lessons:
+            parts = [*parts, lessons_part(brief.lessons)]
+        top = header(task, role.title, data.round, facts, brief)
+        content = (respect_lessons(top, banned) if banned else top) + "\n\n" + join_sections(parts)
         summary = f"[offline] {task.title}, version {data.round}" + (
             f", addressing {len(data.feedback)} feedback item(s)" if data.feedback else ""
         )

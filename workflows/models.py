@@ -55,6 +55,7 @@ class GateKind(StrEnum):
     escalation = "escalation"
     budget = "budget"
     go_live = "go_live"
+    compliance = "compliance"
 
 
 class GateStatus(StrEnum):
@@ -239,6 +240,8 @@ class PlanInput(Model):
     done_task_ids: list[str] = []
     previous: Plan | None = None
     revision: int = 0
+    # Filled by the `plan` activity itself from the owner's lessons (store/lessons.py), not by workflows.
+    lessons: list[str] = Field(default=[], max_length=8)
 
 
 class PlanOutput(Model):
@@ -631,6 +634,8 @@ class TaskRunInput(Model):
     policy: Policy
     guidance: str = ""
     context: WorkContext = WorkContext()
+    # Rounds (stored versions) the task already had: a re-run's versions come after them.
+    rounds_before: int = Field(default=0, ge=0, le=1000)
 
 
 class TaskRunOutput(Model):
@@ -680,6 +685,40 @@ class LaunchInput(Model):
     plan: Plan
     deliverable_ids: list[int] = []
     policy: Policy
+
+
+MAX_COMPLIANCE_FINDINGS = 20
+MAX_COMPLIANCE_SUMMARY_CHARS = 3000
+
+
+class ComplianceInput(Model):
+    """Input of `compliance_review`: the public deliverables by id (the activity loads them), the
+    offer price Stripe will use, and each planned task's deliverable kind (what is public)."""
+
+    project_id: str = Field(max_length=64)
+    deliverable_ids: list[int] = Field(default=[], max_length=1000)
+    price: str | None = Field(default=None, max_length=40)
+    task_kinds: dict[str, str] = Field(default={}, max_length=200)
+
+
+class ComplianceFindingView(Model):
+    code: str = Field(max_length=64)
+    severity: Literal["blocking", "warning"]
+    file: str = Field(default="", max_length=300)
+    message: str = Field(max_length=500)
+
+
+class ComplianceReport(Model):
+    """What `compliance_review` returns: counts, the first findings, a short summary, which tasks
+    a revision goes back to, and which deliverable each task has among the checked ones."""
+
+    blocking: int = 0
+    warnings: int = 0
+    findings: list[ComplianceFindingView] = Field(default=[], max_length=MAX_COMPLIANCE_FINDINGS)
+    summary: str = Field(default="", max_length=MAX_COMPLIANCE_SUMMARY_CHARS)
+    revise_task_ids: list[str] = Field(default=[], max_length=20)
+    task_deliverables: dict[str, int] = Field(default={}, max_length=200)
+    task_versions: dict[str, int] = Field(default={}, max_length=200)
 
 
 class LaunchOutput(Model):

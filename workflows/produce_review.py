@@ -37,7 +37,8 @@ class ProduceReviewWorkflow(GateClient):
     async def run(self, data: TaskRunInput) -> TaskRunOutput:
         self.project_workflow_id = data.project_workflow_id
         task, policy = data.task, data.policy
-        rounds = 0
+        # A re-run (compliance findings before go-live) continues after the task's stored versions.
+        rounds = data.rounds_before
         feedback: list[str] = []
         guidance = data.guidance
         deliverable: ProduceOutput | None = None
@@ -48,7 +49,7 @@ class ProduceReviewWorkflow(GateClient):
                 # One batch of bounded Producer+QA rounds.
                 for _ in range(policy.max_rounds):
                     rounds += 1
-                    if rounds == 1:
+                    if rounds == data.rounds_before + 1:
                         await self._progress(task.id, TaskStatus.running, rounds, review, deliverable)
                     produced: ProduceOutput = await self.agent(
                         "produce",

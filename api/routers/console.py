@@ -25,7 +25,7 @@ from workflows.models import DECISION_STATUS, AutoApprove, Channel, GateDecision
 
 router = APIRouter(tags=["console"], include_in_schema=False, dependencies=[ApiKey], route_class=BrowserRoute)
 
-KINDS = ("interview", "plan", "deliverable", "escalation", "budget", "go_live", "improvement")
+KINDS = ("interview", "plan", "deliverable", "escalation", "budget", "go_live", "improvement", "compliance")
 RISKS = ("low", "medium", "high")
 MAX_FORM_FIELD = 4000
 
