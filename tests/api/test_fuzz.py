@@ -24,6 +24,9 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from boardroom.settings import Settings
 
+# A long scenario (every JSON route, dozens of cases each): its own hang guard.
+pytestmark = pytest.mark.timeout(360)
+
 # HTML pages and signed endpoints are exercised by their own tests; here every JSON route.
 HTML_ROUTES = ("/", "/a/{token}", "/projects/{project_id}/view")
 

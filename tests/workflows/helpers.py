@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from workflows.ids import project_workflow_id
 from workflows.models import (
@@ -133,6 +133,15 @@ async def cancel_and_wait(handle: WorkflowHandle[ProjectWorkflow, ProjectState])
     from temporalio.client import WorkflowFailureError
 
     await handle.cancel()
+    # Poll the run's status rather than awaiting its result: on the time-skipping server, awaiting
+    # a result lets the clock run (operations' weekly timers fire while the cancel is handled),
+    # which under load could keep the run busy past the hang guard. A cancel needs no time.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_S
+    while (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+        if loop.time() > deadline:
+            raise AssertionError(f"{handle.id} still running {WAIT_S:.0f}s after it was cancelled")
+        await asyncio.sleep(0.05)
     try:
         await asyncio.wait_for(handle.result(), timeout=WAIT_S)
     except WorkflowFailureError:
