@@ -60,6 +60,9 @@ with workflow.unsafe.imports_passed_through():
 
 # Added while projects were live: older runs replay with the decision follow-up inline.
 PATCH_FAST_DECIDE = "decide-answers-before-follow-up"
+# Added while projects were live: older runs wrote the final read model while a decision's
+# follow-up could still overwrite it (a cancelled project listed as running).
+PATCH_END_AFTER_FOLLOW_UPS = "end-syncs-after-follow-ups"
 
 # Bounds on what the state carries, so continue-as-new inputs and queries stay small.
 KEEP_GATES = 30
@@ -296,6 +299,9 @@ class ProjectWorkflow:
                 ),
                 **STORE,
             )
+        if workflow.patched(PATCH_END_AFTER_FOLLOW_UPS):
+            # Decision follow-ups sync the read model too: theirs must not land after the final one.
+            await self._drain()
         await self._refresh(force=True)
         # Gate handlers see their gate closed and return; nothing is left running.
         await self._drain()
