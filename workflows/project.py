@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_OPEN_GATE,
         SIGNAL_PLAN_UPDATED,
         SIGNAL_TASK_PROGRESS,
+        is_budget_rejected,
     )
     from workflows.discovery import DiscoveryWorkflow
     from workflows.execution import FINISHED, ExecutionWorkflow
@@ -269,8 +270,12 @@ class ProjectWorkflow:
                 await self._end(Status.cancelled)
                 raise asyncio.CancelledError() from None
             message = cause.message if isinstance(cause, ApplicationError) else str(err)
-            plan_refused = isinstance(cause, ApplicationError) and cause.type == "PlanNotApproved"
-            await self._end(Status.cancelled if plan_refused else Status.failed, message)
+            # The CEO's own refusals (the plan, more budget) stop the project: cancelled, with
+            # the reason; anything else is a failure.
+            refused = is_budget_rejected(err) or (
+                isinstance(cause, ApplicationError) and cause.type == "PlanNotApproved"
+            )
+            await self._end(Status.cancelled if refused else Status.failed, message)
             return self.state
         return self.state
 
