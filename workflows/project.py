@@ -64,6 +64,9 @@ PATCH_FAST_DECIDE = "decide-answers-before-follow-up"
 # Added while projects were live: older runs wrote the final read model while a decision's
 # follow-up could still overwrite it (a cancelled project listed as running).
 PATCH_END_AFTER_FOLLOW_UPS = "end-syncs-after-follow-ups"
+# Added while projects were live: a gate decided while the policy was recording its automatic
+# approval used to fail the project (AlreadyDecided raised in the open_gate handler).
+PATCH_AUTO_APPROVE_AFTER_DECISION = "auto-approve-yields-to-decision"
 
 # Bounds on what the state carries, so continue-as-new inputs and queries stay small.
 KEEP_GATES = 30
@@ -196,6 +199,10 @@ class ProjectWorkflow:
         automatic = auto_approves(self._policy.auto_approve, gate.risk, gate.kind)
         await self._record_gate(gate, auto_approved=automatic)
         if automatic:
+            if gate.status != GateStatus.pending and workflow.patched(PATCH_AUTO_APPROVE_AFTER_DECISION):
+                # Someone decided while the gate was being recorded: that decision stands (the
+                # policy's would fail this handler, and with it the project, as already decided).
+                return
             await self._apply(
                 gate,
                 GateDecision(
