@@ -219,7 +219,9 @@ async def test_execution_refused_replan_keeps_the_plan_and_refused_task_is_dropp
         # Every discovery call gets its own budget gate, approved for that call only.
         state = await drive(handle, lambda s: s.phase == Phase.execution, one_call(db), "execution")
         assert state.plan_revision == 0
-        # The spent budget holds every task at its budget gate; execution stays open.
+        # The spent budget holds every task at its budget gate; execution stays open. (Steering
+        # before execution runs would only be noted: wait for a task to ask.)
+        await pending_budget_gate(handle, "Budget reached before: producing")
         replan = "Budget reached before: re-planning after a CEO instruction"
         await handle.signal(ProjectWorkflow.steer, SteerInstruction(instruction="Add a wholesale offer for cafes"))
         first = await pending_budget_gate(handle, replan)
