@@ -30,7 +30,6 @@ import requests
 import stripe
 from github import Auth, Consts, Github, GithubException, RateLimitExceededException
 from github.Repository import Repository
-from pydantic import BaseModel, Field
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +39,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities import site as sitelib
 from activities.compliance_review import review_documents
+from activities.notify import project_page_url
 from activities.publish import GitFailed, GitUnavailable, LocalGitRepository
 from boardroom.settings import PLACEHOLDER, Settings
 from store.db import session_scope
@@ -50,6 +50,7 @@ from workflows.models import (
     IntegrationResult,
     PublishInput,
     SiteInput,
+    SlackNotice,
     ValidateLaunchInput,
 )
 
@@ -70,15 +71,6 @@ GITHUB_ISSUE_TITLE_MAX = 256
 SLACK_RETRYABLE_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
-
-
-class SlackNotice(BaseModel):
-    """Input of `notify_slack`: one phase notification for a project's channel."""
-
-    project_id: str
-    text: str = Field(min_length=1, max_length=3000)
-    phase: str = ""
-    url: str | None = None
 
 
 # --- pure helpers ----------------------------------------------------------------------------
@@ -838,14 +830,15 @@ class IntegrationActivities:
 
     @activity.defn(name="notify_slack")
     async def notify_slack(self, data: SlackNotice) -> IntegrationResult:
-        """Posts one phase notification. Not idempotent (a retry after a lost response may post
-        twice); it is not recorded, so it never overwrites the launch announcement's record."""
+        """Posts one phase notification with a link (the project's page unless `url` is given).
+        Without SLACK_BOT_TOKEN it returns `skipped` with the reason (the workflow history keeps
+        the result). Not idempotent (a retry after a lost response may post twice); it is not
+        stored in IntegrationRecord, so it never overwrites the launch announcement's record."""
         if not self.settings.slack_bot_token:
             activity.logger.info("slack notification skipped for %s: SLACK_BOT_TOKEN is not set", data.project_id)
             return IntegrationResult(name="slack", status="skipped", reason="SLACK_BOT_TOKEN is not set")
         text = (f"*{data.phase}* · " if data.phase else "") + data.text
-        if data.url:
-            text += f"\n<{data.url}>"
+        text += f"\n<{data.url or project_page_url(self.settings.public_url, data.project_id)}>"
         posted = await asyncio.to_thread(self._post_slack, text)
         return IntegrationResult(name="slack", status="done", details={"project_id": data.project_id, **posted})
 

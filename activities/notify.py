@@ -1,4 +1,5 @@
-"""Slack approval messages: the `open_gate` activity's notifier.
+"""Slack messages: the `open_gate` activity's notifier, and the project page link that the
+phase notices (`notify_slack`, posted by the project workflow at each phase change) carry.
 
 When a gate opens, the CEO's channel gets the Block Kit message from `approvals.slack_blocks`
 (title, summary, risk, Approve / Reject / Open in browser with the signed link); a reminder
@@ -18,6 +19,7 @@ import asyncio
 import logging
 import urllib.error
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -37,6 +39,11 @@ log = logging.getLogger(__name__)
 # Per HTTP call; with the retries below a post stays well inside open_gate's 30 s timeout.
 SLACK_TIMEOUT_S = 5
 SLACK_SERVER_ERROR_RETRIES = 2
+
+
+def project_page_url(public_url: str, project_id: str) -> str:
+    """The project's page on the dashboard (what `api.links.view_url` serves)."""
+    return f"{public_url.rstrip('/')}/projects/{quote(project_id, safe='')}/view"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 A `Meter` belongs to one activity attempt. It keeps the running usage of that attempt and
 writes it as one `UsageRecord` under the call key `{workflow_id}:{run_id}:{activity_id}`:
 the row is replaced, not added to, so an activity that Temporal retries is counted once.
+
+The offline model costs nothing by default. Pricing it (`BOARDROOM_PRICES='{"offline": [in, out]}'`)
+makes offline calls count against the budget like paid ones — how tests drive budget gates.
 """
 
 from __future__ import annotations
@@ -213,20 +216,30 @@ class Meter:
         self.ctx = ctx
         self.usage = Usage()
         self.calls = 0
+        # Whether the call about to be counted was checked against the budget before it ran.
+        self._checked = False
 
     async def ensure_budget(self, model: str) -> None:
         """Before a paid call: BudgetExceeded (non-retryable) when the project's spend reached its budget."""
-        if not self.prices.price(model).paid:
-            return
-        others, budget = await asyncio.to_thread(
-            project_spend, self.db_url, self.ctx.project_id, exclude_call_key=self.ctx.call_key
-        )
-        spent = round(others + self.usage.usd, 8)
-        if budget is not None and spent >= budget:
-            raise budget_exceeded(self.ctx.project_id, spent, budget)
+        if self.prices.price(model).paid:
+            others, budget = await asyncio.to_thread(
+                project_spend, self.db_url, self.ctx.project_id, exclude_call_key=self.ctx.call_key
+            )
+            spent = round(others + self.usage.usd, 8)
+            if budget is not None and spent >= budget:
+                raise budget_exceeded(self.ctx.project_id, spent, budget)
+        self._checked = True
 
     async def add(self, provider: str, model: str, tokens_in: int, tokens_out: int, cached_tokens: int = 0) -> Usage:
-        """Count one call and rewrite the attempt's record; returns that call's usage."""
+        """Count one call and rewrite the attempt's record; returns that call's usage.
+
+        A provider that does not check before its call (offline: its work costs nothing real,
+        unless a price makes it count) is checked here, before the call is counted: with the
+        budget spent it raises BudgetExceeded and the call's result is not used.
+        """
+        if not self._checked:
+            await self.ensure_budget(model)
+        self._checked = False
         call = Usage(
             provider=provider,
             model=model,

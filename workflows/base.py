@@ -7,7 +7,7 @@ import asyncio
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.models import (
@@ -29,8 +29,28 @@ SIGNAL_TASK_PROGRESS = "task_progress"
 SIGNAL_PLAN_UPDATED = "plan_updated"
 
 
-class BudgetRejected(Exception):
-    """The CEO declined to raise the budget; the caller stops the paid work."""
+BUDGET_REJECTED = "BudgetRejected"
+# Added while projects were live: runs recorded before it replay with the untyped refusal.
+PATCH_TYPED_BUDGET_REFUSAL = "budget-refusal-typed"
+
+
+class BudgetRejected(ApplicationError):
+    """The CEO declined to raise the budget: the work that asked for it stops, never retried.
+
+    Each workflow ends the work that asked: produce-review drops its task, execution keeps its
+    plan when a re-plan was refused, an operations review skips its improvements, discovery
+    fails (no plan is possible) and the project ends as `cancelled` with this message as its
+    reason. Across a child workflow it arrives as a ChildWorkflowError whose cause is an
+    ApplicationError of type `BudgetRejected` (see `is_budget_rejected`).
+    """
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"budget not raised: {what}", type=BUDGET_REJECTED, non_retryable=True)
+
+
+class LegacyBudgetRejected(Exception):
+    """The refusal before PATCH_TYPED_BUDGET_REFUSAL: a plain exception, which produce-review
+    caught and which failed the workflow task over and over anywhere else."""
 
 
 def cancel_requested() -> bool:
@@ -45,6 +65,12 @@ def raise_if_cancelled() -> None:
 def is_budget_exceeded(err: BaseException) -> bool:
     cause = err.cause if isinstance(err, ActivityError) else None
     return isinstance(cause, ApplicationError) and cause.type == "BudgetExceeded"
+
+
+def is_budget_rejected(err: BaseException) -> bool:
+    """The CEO's budget refusal, raised in this workflow or ending a child workflow."""
+    cause = err.cause if isinstance(err, ChildWorkflowError) else err
+    return isinstance(cause, ApplicationError) and cause.type == BUDGET_REJECTED
 
 
 class GateClient:
@@ -77,8 +103,11 @@ class GateClient:
         # the cancel: look for it explicitly so the workflow still ends as cancelled.
         raise_if_cancelled()
 
-    async def agent(self, name: str, arg: Any, result_type: type[T], *, what: str) -> T:
-        """Run an agent activity; when the budget is spent, ask for more before trying again."""
+    async def agent(self, name: str, arg: Any, result_type: type[T], *, what: str, task_id: str | None = None) -> T:
+        """Run an agent activity; when the budget is spent, ask for more before trying again.
+
+        A refusal raises `BudgetRejected` (non-retryable): the caller ends the work that asked.
+        """
         while True:
             try:
                 return await workflow.execute_activity(name, arg, result_type=result_type, **AGENT)
@@ -96,10 +125,13 @@ class GateClient:
                         + " — approve to raise the budget, reject to stop paid work here.",
                         risk=Risk.high,
                         requester_workflow_id=workflow.info().workflow_id,
+                        task_id=task_id,
                     )
                 )
                 if outcome.decision != "approve":
-                    raise BudgetRejected(what) from None
+                    if workflow.patched(PATCH_TYPED_BUDGET_REFUSAL):
+                        raise BudgetRejected(what) from None
+                    raise LegacyBudgetRejected(what) from None
 
 
 def add_usage(total: Usage, extra: Usage) -> Usage:

@@ -38,7 +38,12 @@ def plan_risk(plan: PlanOutput) -> Risk:
 
 @workflow.defn(name="discovery")
 class DiscoveryWorkflow(GateClient):
-    """Turns a goal into an approved plan and a team. Idempotent per workflow id."""
+    """Turns a goal into an approved plan and a team. Idempotent per workflow id.
+
+    Without a plan there is nothing to do: a refused budget (at any agent call, planning and
+    re-planning included) ends this workflow with the non-retryable `BudgetRejected` error,
+    and the project ends as `cancelled` with its message as the reason.
+    """
 
     def __init__(self) -> None:
         super().__init__()

@@ -11,7 +11,13 @@ from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.base import SIGNAL_PLAN_UPDATED, GateClient, cancel_requested, raise_if_cancelled
+    from workflows.base import (
+        SIGNAL_PLAN_UPDATED,
+        BudgetRejected,
+        GateClient,
+        cancel_requested,
+        raise_if_cancelled,
+    )
     from workflows.models import (
         ExecutionInput,
         ExecutionOutput,
@@ -152,20 +158,28 @@ class ExecutionWorkflow(GateClient):
         running: set[str],
         revision: int,
     ) -> tuple[Plan, int]:
-        """Re-plan what has not started; finished and running tasks stay as they are."""
-        revised = await self.agent(
-            "plan",
-            PlanInput(
-                project_id=data.project_id,
-                goal=data.goal,
-                steering=steering,
-                done_task_ids=sorted(done) + sorted(running),
-                previous=plan,
-                revision=revision + 1,
-            ),
-            PlanOutput,
-            what="re-planning after a CEO instruction",
-        )
+        """Re-plan what has not started; finished and running tasks stay as they are.
+
+        When the CEO refuses the budget for the re-plan, the plan stays as it was (the refused
+        budget gate is the record) and execution goes on.
+        """
+        try:
+            revised = await self.agent(
+                "plan",
+                PlanInput(
+                    project_id=data.project_id,
+                    goal=data.goal,
+                    steering=steering,
+                    done_task_ids=sorted(done) + sorted(running),
+                    previous=plan,
+                    revision=revision + 1,
+                ),
+                PlanOutput,
+                what="re-planning after a CEO instruction",
+            )
+        except BudgetRejected as err:
+            workflow.logger.warning("steering not applied (%s): %s", err.message, "; ".join(steering)[:500])
+            return plan, revision
         started = set(done) | running
         kept = [t for t in plan.tasks if t.id in started]
         known = {t.id for t in kept}

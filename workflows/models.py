@@ -677,6 +677,16 @@ class IntegrationResult(Model):
     details: dict[str, str] = {}
 
 
+class SlackNotice(Model):
+    """Input of `notify_slack`: one phase notice for the project's channel. Without `url` the
+    activity links the project's page (BOARDROOM_PUBLIC_URL)."""
+
+    project_id: str
+    text: str = Field(min_length=1, max_length=3000)
+    phase: str = Field(default="", max_length=40)
+    url: str | None = Field(default=None, max_length=2000)
+
+
 class LaunchInput(Model):
     project_id: str
     project_workflow_id: str

@@ -8,7 +8,7 @@ from temporalio import workflow
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.base import SIGNAL_PLAN_UPDATED, GateClient
+    from workflows.base import SIGNAL_PLAN_UPDATED, BudgetRejected, GateClient
     from workflows.execution import task_workflow_id
     from workflows.models import (
         KpiInput,
@@ -24,24 +24,31 @@ with workflow.unsafe.imports_passed_through():
 
 @workflow.defn(name="operations-review")
 class OperationsReviewWorkflow(GateClient):
-    """Analyses the KPIs and runs the improvement tasks it proposes. Idempotent per workflow id."""
+    """Analyses the KPIs and runs the improvement tasks it proposes. Idempotent per workflow id.
+
+    A refused budget skips the review (or drops the improvement task that asked for it).
+    """
 
     @workflow.run
     async def run(self, data: ReviewCycleInput) -> ReviewCycleOutput:
         self.project_workflow_id = data.project_workflow_id
-        analysis = await self.agent(
-            "analyze_kpis",
-            KpiInput(
-                project_id=data.project_id,
-                goal=data.goal,
-                kpis=data.kpis,
-                review_number=data.review_number,
-                recent_notes=data.notes,
-                customer_reports=data.customer_reports,
-            ),
-            KpiOutput,
-            what=f"operations review {data.review_number}",
-        )
+        try:
+            analysis = await self.agent(
+                "analyze_kpis",
+                KpiInput(
+                    project_id=data.project_id,
+                    goal=data.goal,
+                    kpis=data.kpis,
+                    review_number=data.review_number,
+                    recent_notes=data.notes,
+                    customer_reports=data.customer_reports,
+                ),
+                KpiOutput,
+                what=f"operations review {data.review_number}",
+            )
+        except BudgetRejected as err:
+            # No analysis, so no improvements this time; operations go on to the next review.
+            return ReviewCycleOutput(summary=f"Review {data.review_number} skipped: {err.message}.")
         if not analysis.improvements:
             return ReviewCycleOutput(summary=analysis.summary, usage=analysis.usage)
         # Show the improvement tasks on the project's board before they run.

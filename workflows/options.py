@@ -88,3 +88,16 @@ WEBHOOK: dict[str, Any] = {
         non_retryable_error_types=NOTIFY_REJECTED,
     ),
 }
+
+# A phase notice is a courtesy: a few quick tries, then the project goes on without it.
+NOTICE: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "heartbeat_timeout": HEARTBEAT,
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=10),
+        maximum_attempts=3,
+        non_retryable_error_types=NON_RETRYABLE,
+    ),
+}

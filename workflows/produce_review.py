@@ -9,7 +9,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.base import BudgetRejected, GateClient, add_usage
+    from workflows.base import BudgetRejected, GateClient, LegacyBudgetRejected, add_usage
     from workflows.models import (
         GateKind,
         GateRequest,
@@ -65,6 +65,7 @@ class ProduceReviewWorkflow(GateClient):
                         ),
                         ProduceOutput,
                         what=f"producing '{task.title}'",
+                        task_id=task.id,
                     )
                     deliverable = produced
                     reviewed: ReviewOutput = await self.agent(
@@ -81,6 +82,7 @@ class ProduceReviewWorkflow(GateClient):
                         ),
                         ReviewOutput,
                         what=f"reviewing '{task.title}'",
+                        task_id=task.id,
                     )
                     review = reviewed
                     await self._progress(
@@ -143,7 +145,8 @@ class ProduceReviewWorkflow(GateClient):
                     if outcome.decision == "reject":
                         return await self._finish(task.id, TaskStatus.dropped, rounds, review, deliverable)
                 return await self._finish(task.id, TaskStatus.passed, rounds, review, deliverable)
-        except BudgetRejected:
+        except (BudgetRejected, LegacyBudgetRejected):
+            # The CEO refused more budget for this task: it is dropped, the project goes on.
             return await self._finish(
                 task.id, TaskStatus.dropped, rounds, review, deliverable, summary="budget not raised"
             )

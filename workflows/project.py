@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_OPEN_GATE,
         SIGNAL_PLAN_UPDATED,
         SIGNAL_TASK_PROGRESS,
+        is_budget_rejected,
     )
     from workflows.discovery import DiscoveryWorkflow
     from workflows.execution import FINISHED, ExecutionWorkflow
@@ -40,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         GateRequest,
         GateStatus,
         GateView,
+        IntegrationResult,
         IntegrationView,
         LaunchInput,
         Phase,
@@ -49,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         ProjectState,
         ReadModelUpdate,
         ReviewCycleInput,
+        SlackNotice,
         Status,
         SteerInstruction,
         TaskProgress,
@@ -57,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.notices import GateChannels, send_gate_notices
     from workflows.operations import OperationsReviewWorkflow
-    from workflows.options import STORE
+    from workflows.options import NOTICE, STORE
     from workflows.search import SA_COST_USD, SA_OWNER, SA_PENDING_GATES, SA_PHASE, SA_PROJECT_ID
 
 # Added while projects were live: older runs replay with the decision follow-up inline.
@@ -77,6 +81,23 @@ MAX_BUDGET_INCREASE_USD = 1_000_000.0
 MAX_EVENT_USD = 1_000_000.0
 # Added while projects were live: gates also go out by email / webhook when those are configured.
 PATCH_GATE_NOTIFY = "gate-notify-channels"
+# Added while projects were live: older runs wrote the final read model while a decision's
+# follow-up could still overwrite it (a cancelled project listed as running).
+PATCH_END_AFTER_FOLLOW_UPS = "end-syncs-after-follow-ups"
+# Added while projects were live: older runs replay without the Slack notice per phase change.
+PATCH_PHASE_NOTICE = "slack-notice-per-phase"
+# Added while projects were live: a gate decided while the policy was recording its automatic
+# approval used to fail the project (AlreadyDecided raised in the open_gate handler).
+PATCH_AUTO_APPROVE_AFTER_DECISION = "auto-approve-yields-to-decision"
+
+# What a phase change tells the CEO's Slack channel (the notice adds the project page link).
+PHASE_NOTICES = {
+    Phase.discovery: "a new project: the team interviews you, researches and plans",
+    Phase.execution: "the plan is approved; the team is producing the work",
+    Phase.launch: "the work is done; going live is next (nothing public before you approve)",
+    Phase.operations: "live; periodic reviews turn the KPIs into improvements",
+    Phase.completed: "the project is complete",
+}
 
 # Bounds on what the state carries, so continue-as-new inputs and queries stay small.
 KEEP_GATES = 30
@@ -224,6 +245,10 @@ class ProjectWorkflow:
         automatic = auto_approves(self._policy.auto_approve, gate.risk, gate.kind)
         await self._record_gate(gate, auto_approved=automatic)
         if automatic:
+            if gate.status != GateStatus.pending and workflow.patched(PATCH_AUTO_APPROVE_AFTER_DECISION):
+                # Someone decided while the gate was being recorded: that decision stands (the
+                # policy's would fail this handler, and with it the project, as already decided).
+                return
             await self._apply(
                 gate,
                 GateDecision(
@@ -307,8 +332,12 @@ class ProjectWorkflow:
                 await self._end(Status.cancelled)
                 raise asyncio.CancelledError() from None
             message = cause.message if isinstance(cause, ApplicationError) else str(err)
-            plan_refused = isinstance(cause, ApplicationError) and cause.type == "PlanNotApproved"
-            await self._end(Status.cancelled if plan_refused else Status.failed, message)
+            # The CEO's own refusals (the plan, more budget) stop the project: cancelled, with
+            # the reason; anything else is a failure.
+            refused = is_budget_rejected(err) or (
+                isinstance(cause, ApplicationError) and cause.type == "PlanNotApproved"
+            )
+            await self._end(Status.cancelled if refused else Status.failed, message)
             return self.state
         return self.state
 
@@ -337,6 +366,9 @@ class ProjectWorkflow:
                 ),
                 **STORE,
             )
+        if workflow.patched(PATCH_END_AFTER_FOLLOW_UPS):
+            # Decision follow-ups sync the read model too: theirs must not land after the final one.
+            await self._drain()
         await self._refresh(force=True)
         # Gate handlers see their gate closed and return; nothing is left running.
         await self._drain()
@@ -422,7 +454,7 @@ class ProjectWorkflow:
         if not out.launched:
             for task_id in CHECKLIST:
                 self._set_task(task_id, TaskStatus.dropped)
-            self._mark_phase(Phase.completed)
+            self._mark_phase(Phase.completed, "go-live was not approved")
             await self._end(Status.completed, "go-live was not approved")
             return
         self._mark_phase(Phase.operations)
@@ -558,9 +590,7 @@ class ProjectWorkflow:
             # The decision has taken effect (state, status, search attributes): answer now and
             # record, notify and sync in the background, which `_drain` waits for.
             self._recompute()
-            follow = asyncio.create_task(self._follow_up(gate, decision, now))
-            self._follow_ups.add(follow)
-            follow.add_done_callback(self._follow_ups.discard)
+            self._in_background(self._follow_up(gate, decision, now))
             return result
         await self._follow_up(gate, decision, now)
         return result
@@ -674,9 +704,42 @@ class ProjectWorkflow:
         finally:
             self._child = None
 
-    def _mark_phase(self, phase: Phase) -> None:
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Work that must not hold the project up; `_drain` waits for it."""
+        task = asyncio.create_task(work)
+        self._follow_ups.add(task)
+        task.add_done_callback(self._follow_ups.discard)
+
+    def _mark_phase(self, phase: Phase, detail: str = "") -> None:
         self.state.phase = phase
         self.state.timeline.append(PhaseMark(phase=phase, at=workflow.now()))
+        if workflow.patched(PATCH_PHASE_NOTICE):
+            what = PHASE_NOTICES[phase]
+            if phase == Phase.execution:
+                what += f" ({len(self.state.tasks)} tasks)"
+            if detail:
+                what += f": {detail}"
+            text = f"{self.state.name[:200]}: {what}"
+            self._in_background(
+                self._phase_notice(SlackNotice(project_id=self.state.project_id, phase=phase.value, text=text))
+            )
+
+    async def _phase_notice(self, notice: SlackNotice) -> None:
+        """A short Slack message with the project page link; skipped (and said so) without Slack."""
+        try:
+            result = await workflow.execute_activity(
+                "notify_slack",
+                notice,
+                result_type=IntegrationResult,
+                summary=f"Slack notice: {notice.phase}",
+                **NOTICE,
+            )
+        except ActivityError as err:
+            # A notice is not worth failing the project for; the failed activity stays in the history.
+            workflow.logger.warning("phase notice (%s) not posted: %s", notice.phase, err.cause or err)
+            return
+        if result.status != "done":
+            workflow.logger.info("phase notice (%s) %s: %s", notice.phase, result.status, result.reason)
 
     def _note(self, text: str) -> None:
         self.state.notes = (self.state.notes + [text[:500]])[-KEEP_NOTES:]

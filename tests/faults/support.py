@@ -168,8 +168,10 @@ async def assert_undisturbed_end_state(stack: Stack, fakes: Fakes, state: Projec
     titles = [i["title"] for i in fakes.github.issues[full]]
     assert sorted(titles) == sorted(HIGH_RISK_TITLES), titles
 
-    # Slack: the launch announcement went out once.
-    announcements = [m for m in fakes.slack.messages if pid in str(m.get("text", ""))]
+    # Slack: the launch announcement went out once (the phase notices link the project too).
+    announcements = [
+        m for m in fakes.slack.messages if pid in str(m.get("text", "")) and str(m["text"]).startswith(":rocket:")
+    ]
     assert len(announcements) == 1, announcements
 
     # Database: nothing recorded twice. Decision records are written after `decide` answers:

@@ -432,4 +432,5 @@ def test_activities_lists_the_bound_methods(settings: Settings) -> None:
         "announce_slack",
         "validate_launch",
         "notify_slack",
+        "compliance_review",
     ]
