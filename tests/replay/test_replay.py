@@ -21,7 +21,7 @@ WORKFLOW_TYPES = {"project", "discovery", "execution", "produce-review", "launch
 
 
 # v1: recorded before the patched changes (plan shown before approval, decide answering early);
-# v2: recorded after them. Both must replay against today's code.
+# v2: recorded after them; v3: after this round's patched changes. All must replay against today's code.
 # (tests/histories/notify/ holds single changes, replayed by test_replay_notify.py.)
 SETS = sorted(p.name for p in HISTORIES.iterdir() if p.is_dir() and p.name.startswith("v"))
 
@@ -58,6 +58,20 @@ def test_both_sides_of_every_patch_are_recorded() -> None:
     for patch, name in ((PATCH_PLAN_VISIBLE, "discovery"), (PATCH_FAST_DECIDE, "project")):
         assert patch not in patches("v1", name)
         assert patch in patches("v2", name)
+    # v3: recorded after this round's changes to live workflows (site and compliance before
+    # go-live, a Slack notice per phase, the final sync after the decision follow-ups).
+    from workflows.launch import PATCH_COMPLIANCE, PATCH_SITE_BEFORE_PUBLISH
+    from workflows.project import PATCH_END_AFTER_FOLLOW_UPS, PATCH_PHASE_NOTICE
+
+    v3 = (
+        (PATCH_SITE_BEFORE_PUBLISH, "launch"),
+        (PATCH_COMPLIANCE, "launch"),
+        (PATCH_PHASE_NOTICE, "project"),
+        (PATCH_END_AFTER_FOLLOW_UPS, "project"),
+    )
+    for patch, name in v3:
+        assert patch not in patches("v2", name)
+        assert patch in patches("v3", name)
 
 
 @pytest.mark.parametrize("history_set", SETS)
