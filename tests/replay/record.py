@@ -27,6 +27,7 @@ from tests.workflows.helpers import approve_until, decide, next_gate, start_proj
 from workers.worker import create_worker
 from workflows.models import BusinessEvent, Phase, Policy
 from workflows.project import ProjectWorkflow
+from workflows.routine import RoutineInput, RoutineWorkflow
 from workflows.smoke import SmokeWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
@@ -62,6 +63,22 @@ async def main() -> None:
                     ProjectWorkflow.business_event, BusinessEvent(id="e1", kind="payment", amount_usd=30)
                 )
                 await wait_for(handle, lambda s: s.reviews_done >= 1, what="one review")
+                # One run of a routine (what its Temporal Schedule starts) on the operating project.
+                await env.client.execute_workflow(
+                    RoutineWorkflow.run,
+                    RoutineInput(
+                        project_id=handle.id.removeprefix("project-"),
+                        project_workflow_id=handle.id,
+                        routine_id=f"routine-{handle.id.removeprefix('project-')}-1",
+                        number=1,
+                        title="Weekly newsletter to customers",
+                        role="copywriter",
+                        goal="Sell handmade ceramic mugs online",
+                        policy=policy,
+                    ),
+                    id=f"{handle.id}/routine-1-record",
+                    task_queue=tq,
+                )
                 await handle.cancel()
                 await asyncio.sleep(1)
             wanted = {
@@ -72,6 +89,7 @@ async def main() -> None:
                 "launch",
                 "operations-review",
                 "smoke",
+                "routine",
             }
             OUT.mkdir(parents=True, exist_ok=True)
             ids: dict[str, str] = {}
