@@ -31,13 +31,13 @@ pytestmark = [
 
 
 async def test_launch_writes_the_stripe_link_into_the_site_and_ships_it_locally(
-    time_env: WorkflowEnvironment, settings: Settings, fake_stripe: FakeStripe, task_queue: str, tmp_path: Path
+    dev_env: WorkflowEnvironment, settings: Settings, fake_stripe: FakeStripe, task_queue: str, tmp_path: Path
 ) -> None:
     stripe_settings = settings.model_copy(
         update={"stripe_api_key": fake_stripe.api_key, "stripe_api_base": fake_stripe.base_url}
     )
-    async with create_worker(time_env.client, stripe_settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue)
+    async with create_worker(dev_env.client, stripe_settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue)
         state = await approve_until(handle, Phase.operations)
         integrations = {i.name: i for i in state.integrations}
         assert set(integrations) == {"stripe", "site", "github", "slack"}
@@ -72,7 +72,7 @@ async def test_launch_writes_the_stripe_link_into_the_site_and_ships_it_locally(
         await cancel_and_wait(handle)
 
     # The new launch (behind its patch) replays; recorded v1/v2 launches replay the old path.
-    history = await time_env.client.get_workflow_handle(f"{handle.id}/launch").fetch_history()
+    history = await dev_env.client.get_workflow_handle(f"{handle.id}/launch").fetch_history()
     markers = [
         e.marker_recorded_event_attributes for e in history.events if e.HasField("marker_recorded_event_attributes")
     ]

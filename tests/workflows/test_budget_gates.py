@@ -44,6 +44,9 @@ from workflows.project import ProjectWorkflow
 
 Handle = WorkflowHandle[ProjectWorkflow, ProjectState]
 
+# Long scenarios (whole projects, timers skipped through operations): their own hang guard.
+pytestmark = pytest.mark.timeout(240)
+
 # $1 per offline token in and out: every offline call costs whole dollars, at least $2.
 PRICED = '{"offline": [1000000, 1000000]}'
 # Slack on top of what the spend needs, when a gate should allow exactly one more call.
