@@ -48,7 +48,10 @@ async def test_deliverable_page_and_site_preview(browser: Browser, stack: Stack,
         await expect(page.get_by_text("35 EUR per mug")).to_be_visible()
         buy = page.locator("#buy")
         await expect(buy).to_have_text("Payments are not live yet")
-        # The stylesheet loaded under the CSP: the font family comes from style.css.
+        # The stylesheet loads under the CSP: the font family comes from style.css (waited for: the
+        # page shows before its stylesheet has been applied).
+        await page.wait_for_load_state("load")
+        await page.wait_for_function("getComputedStyle(document.body).fontFamily.startsWith('system-ui')")
         family = await page.evaluate("getComputedStyle(document.body).fontFamily")
         assert family.startswith("system-ui"), family
         await shoot(page, artifacts, "site-preview")
