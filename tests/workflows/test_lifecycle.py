@@ -106,10 +106,10 @@ async def test_whole_lifecycle_then_business_event(
 
 
 async def test_plan_rejection_with_feedback_replans(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
-    async with create_worker(time_env.client, settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue)
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue)
         await decide(handle, await next_gate(handle, "interview"))
         first = await next_gate(handle, "plan")
         # The plan under decision is on the project already (board and approval page show it).
