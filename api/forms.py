@@ -7,9 +7,13 @@ import hashlib
 import hmac
 import time
 
+from fastapi import Request
+
 from boardroom.settings import Settings
 
 FORM_TOKEN_TTL_S = 12 * 3600
+# No single form field is longer than this (a steer instruction, a comment, a description).
+MAX_FORM_FIELD = 4000
 
 
 def form_token(settings: Settings, purpose: str, now: float | None = None) -> str:
@@ -28,3 +32,9 @@ def form_token_ok(settings: Settings, purpose: str, token: str, now: float | Non
     if not 0 <= current - issued <= FORM_TOKEN_TTL_S:
         return False
     return hmac.compare_digest(form_token(settings, purpose, issued), token)
+
+
+async def read_form(request: Request, limit: int = MAX_FORM_FIELD) -> dict[str, str]:
+    """The posted form's text fields, each cut to `limit` characters (files are ignored)."""
+    form = await request.form()
+    return {k: v[:limit] for k, v in form.items() if isinstance(v, str)}

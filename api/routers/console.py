@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from api import readmodel, service
 from api.auth import BrowserRoute, PrincipalDep
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
-from api.forms import form_token, form_token_ok
-from api.routers.pages import error_page, templates
+from api.forms import form_token, form_token_ok, read_form
+from api.routers.pages import error_page, forged_form, templates
 from api.schemas import ProjectCreate
 from boardroom.settings import Settings
 from workflows.ids import project_id_from_gate_id
@@ -27,30 +27,14 @@ router = APIRouter(tags=["console"], include_in_schema=False, dependencies=[ApiK
 
 KINDS = ("interview", "plan", "deliverable", "escalation", "budget", "go_live", "improvement", "compliance")
 RISKS = ("low", "medium", "high")
-MAX_FORM_FIELD = 4000
 
 
 # --- forms ---------------------------------------------------------------------------------
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v[:MAX_FORM_FIELD] for k, v in form.items() if isinstance(v, str)}
-
-
-def forged(request: Request) -> HTMLResponse:
-    return error_page(
-        request,
-        status.HTTP_403_FORBIDDEN,
-        "Form not accepted",
-        "This form did not come from this Boardroom page (or it is older than 12 hours). "
-        "Reload the page and try again.",
-    )
-
-
 def check_form(request: Request, settings: Settings, purpose: str, form: dict[str, str]) -> HTMLResponse | None:
     if not form_token_ok(settings, purpose, form.get("form_token", "")):
-        return forged(request)
+        return forged_form(request)
     return None
 
 

@@ -92,6 +92,17 @@ def error_page(request: Request, code: int, title: str, message: str, *, hint: s
     )
 
 
+def forged_form(request: Request) -> HTMLResponse:
+    """403 for a state-changing form without a valid token of ours (a cross-site post, or stale)."""
+    return error_page(
+        request,
+        status.HTTP_403_FORBIDDEN,
+        "Form not accepted",
+        "This form did not come from this Boardroom page (or it is older than 12 hours). "
+        "Reload the page and try again.",
+    )
+
+
 # --- dashboard ---------------------------------------------------------------------------
 
 

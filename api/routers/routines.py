@@ -41,8 +41,8 @@ from activities.catalog import load_catalog
 from api import service
 from api.auth import BrowserRoute, Principal, PrincipalDep
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SettingsDep
-from api.forms import form_token, form_token_ok
-from api.routers.pages import error_page, templates
+from api.forms import form_token, form_token_ok, read_form
+from api.routers.pages import error_page, forged_form, templates
 from api.schemas import Input, errors
 from boardroom.settings import Settings
 from store.tables import Project
@@ -578,21 +578,6 @@ async def _page(
     )
 
 
-async def _form(request: Request) -> dict[str, str]:
-    raw = await request.form()
-    return {k: v[:MAX_DESCRIPTION] for k, v in raw.items() if isinstance(v, str)}
-
-
-def _forged(request: Request) -> HTMLResponse:
-    return error_page(
-        request,
-        status.HTTP_403_FORBIDDEN,
-        "Form not accepted",
-        "This form did not come from this Boardroom page (or it is older than 12 hours). "
-        "Reload the page and try again.",
-    )
-
-
 @console.get("/projects/{project_id}/routines/view", response_class=HTMLResponse)
 async def routines_page(
     request: Request,
@@ -616,9 +601,9 @@ async def routines_page_add(
     principal: PrincipalDep,
 ) -> Response:
     """Add a routine from the form; back to the page (303), or the page with the error."""
-    form = await _form(request)
+    form = await read_form(request, MAX_DESCRIPTION)
     if not form_token_ok(settings, f"routines:{project_id[:64]}", form.get("form_token", "")):
-        return _forged(request)
+        return forged_form(request)
     criteria = [line.strip() for line in form.get("acceptance_criteria", "").splitlines() if line.strip()]
     try:
         body = RoutineCreate.model_validate(
@@ -664,9 +649,9 @@ async def routines_page_act(
     principal: PrincipalDep,
 ) -> Response:
     """Pause, resume, run or delete a routine from its buttons; back to the page (303)."""
-    form = await _form(request)
+    form = await read_form(request, MAX_DESCRIPTION)
     if not form_token_ok(settings, f"routines:{project_id[:64]}", form.get("form_token", "")):
-        return _forged(request)
+        return forged_form(request)
     if action not in ("pause", "resume", "run", "delete"):
         return error_page(request, 404, "Not found", f"There is no routine action {action[:40]!r}.")
     try:

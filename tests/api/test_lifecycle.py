@@ -3,11 +3,9 @@ state, decide gates through the JSON API, the signed web page and Slack, steer a
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -16,9 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 from boardroom.settings import Settings
 from tests.api.conftest import AppClient
 from tests.api.test_slack import block_action, form, signed
+from tests.waiting import eventually
 from workers.worker import create_worker
 
-T = TypeVar("T")
 pytestmark = pytest.mark.timeout(180)
 
 
@@ -26,17 +24,6 @@ pytestmark = pytest.mark.timeout(180)
 async def worker(dev_env: WorkflowEnvironment, settings: Settings) -> AsyncIterator[None]:
     async with create_worker(dev_env.client, settings, task_queue=settings.task_queue):
         yield
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = await probe()
-        if found is not None and found is not False:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.25)
 
 
 async def pending_gate(http: httpx.AsyncClient, project_id: str, kind: str) -> dict[str, Any]:

@@ -5,10 +5,8 @@ the dashboard shows the running project. Screenshots go to test-artifacts/ for a
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
@@ -16,10 +14,10 @@ from playwright.async_api import Error as PlaywrightError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.browser.conftest import Stack
+from tests.waiting import eventually
 from workflows.models import ProjectState
 from workflows.project import ProjectWorkflow
 
-T = TypeVar("T")
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -28,17 +26,6 @@ NAME = "Harbour Mugs"
 FEEDBACK = "Add a wholesale channel for cafés before the web shop."
 # Playwright waits (expect, navigation) are hang guards; a decision takes about a second.
 UI_WAIT_MS = 30_000
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], what: str, timeout: float = 90) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = await probe()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.25)
 
 
 async def pending_gate(stack: Stack, project_id: str, kind: str, title_has: str = "") -> dict[str, Any]:

@@ -25,7 +25,8 @@ from workflows.ids import project_workflow_id
 from workflows.models import Channel, GateDecision, GateStatus
 from workflows.project import ProjectWorkflow
 
-pytestmark = pytest.mark.slow
+# A whole stack in processes (dev server, API, workers): slow under load; the guard only catches hangs.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 CONTENDERS = 6
 

@@ -15,7 +15,8 @@ from tests.faults.support import Fakes, assert_undisturbed_end_state, project_wo
 from tests.stack import Stack, _until, in_operations, still_running, wait_state
 from workflows.models import Phase
 
-pytestmark = pytest.mark.slow
+# A whole stack in processes (dev server, API, workers): slow under load; the guard only catches hangs.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 async def test_dev_server_restart_mid_execution(persistent_stack: Stack, fakes: Fakes) -> None:

@@ -17,7 +17,8 @@ from tests.faults.support import (
 )
 from tests.stack import Stack, in_operations, wait_state
 
-pytestmark = pytest.mark.slow
+# A whole stack in processes (dev server, API, workers): slow under load; the guard only catches hangs.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 TIMEOUT_S = 2.0
 # One entry per LLM request, in arrival order, then healthy answers. Bursts: a rate limit

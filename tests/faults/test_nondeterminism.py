@@ -10,7 +10,8 @@ from temporalio.client import WorkflowExecutionStatus
 from tests.faults.support import Fakes, assert_undisturbed_end_state, start
 from tests.stack import Stack, _until, in_operations, wait_state
 
-pytestmark = pytest.mark.slow
+# A whole stack in processes (dev server, API, workers): slow under load; the guard only catches hangs.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 BAD = "tests.faults.nondeterministic_worker"
 

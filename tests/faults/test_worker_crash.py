@@ -16,7 +16,8 @@ from tests.faults.support import Fakes, assert_undisturbed_end_state, project_wo
 from tests.stack import Proc, Stack, _until, in_operations, wait_state
 from workflows.models import Phase
 
-pytestmark = pytest.mark.slow
+# A whole stack in processes (dev server, API, workers): slow under load; the guard only catches hangs.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 SHORT = "tests.faults.short_timeouts_worker"
 AGENT_WORK = ("produce", "review")

@@ -90,10 +90,10 @@ async def notice_activities(handle: Handle, converter: DataConverter) -> tuple[l
 
 
 async def test_each_phase_change_posts_a_notice_with_the_project_link(
-    time_env: WorkflowEnvironment, slack_settings: Settings, fake_slack: FakeSlack, task_queue: str
+    dev_env: WorkflowEnvironment, slack_settings: Settings, fake_slack: FakeSlack, task_queue: str
 ) -> None:
-    async with create_worker(time_env.client, slack_settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue, policy=Policy(auto_approve=AutoApprove.all))
+    async with create_worker(dev_env.client, slack_settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue, policy=Policy(auto_approve=AutoApprove.all))
         state = await wait_for(handle, lambda s: s.phase == Phase.operations, what="operations")
         posted = await wait_notices(fake_slack, 4)
         assert [phase_of(m) for m in posted] == ["discovery", "execution", "launch", "operations"]
@@ -114,10 +114,10 @@ async def test_each_phase_change_posts_a_notice_with_the_project_link(
 
 
 async def test_the_last_notice_is_posted_before_the_project_ends(
-    time_env: WorkflowEnvironment, slack_settings: Settings, fake_slack: FakeSlack, task_queue: str
+    dev_env: WorkflowEnvironment, slack_settings: Settings, fake_slack: FakeSlack, task_queue: str
 ) -> None:
-    async with create_worker(time_env.client, slack_settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue, policy=Policy(auto_approve=AutoApprove.medium))
+    async with create_worker(dev_env.client, slack_settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue, policy=Policy(auto_approve=AutoApprove.medium))
         await approve_until(handle, Phase.launch)
         await decide(handle, await next_gate(handle, "go_live"), "reject")
         final = await asyncio.wait_for(handle.result(), timeout=WAIT_S)
@@ -129,19 +129,19 @@ async def test_the_last_notice_is_posted_before_the_project_ends(
 
 
 async def test_without_slack_each_notice_is_recorded_as_skipped(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
     assert settings.slack_bot_token is None
-    async with create_worker(time_env.client, settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue, policy=Policy(auto_approve=AutoApprove.all))
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue, policy=Policy(auto_approve=AutoApprove.all))
         await wait_for(handle, lambda s: s.phase == Phase.operations, what="operations")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_S
-        results, failed, patches = await notice_activities(handle, time_env.client.data_converter)
+        results, failed, patches = await notice_activities(handle, dev_env.client.data_converter)
         while len(results) < 4:
             assert loop.time() < deadline, f"four notice results in the history; got {results}"
             await asyncio.sleep(0.1)
-            results, failed, patches = await notice_activities(handle, time_env.client.data_converter)
+            results, failed, patches = await notice_activities(handle, dev_env.client.data_converter)
         assert failed == 0
         assert [(r.name, r.status, r.reason) for r in results] == [
             ("slack", "skipped", "SLACK_BOT_TOKEN is not set")
@@ -151,22 +151,22 @@ async def test_without_slack_each_notice_is_recorded_as_skipped(
 
 
 async def test_a_refusing_slack_never_stops_the_project(
-    time_env: WorkflowEnvironment, slack_settings: Settings, fake_slack: FakeSlack, task_queue: str
+    dev_env: WorkflowEnvironment, slack_settings: Settings, fake_slack: FakeSlack, task_queue: str
 ) -> None:
     wrong = slack_settings.model_copy(update={"slack_bot_token": "xoxb-revoked"})
-    async with create_worker(time_env.client, wrong, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue)
+    async with create_worker(dev_env.client, wrong, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue)
         # invalid_auth is not retried: the discovery notice fails at once, the project asks on.
         await decide(handle, await next_gate(handle, "interview"))
         await decide(handle, await next_gate(handle, "plan"))
         await wait_for(handle, lambda s: s.phase == Phase.execution, what="execution")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WAIT_S
-        _, failed, _ = await notice_activities(handle, time_env.client.data_converter)
+        _, failed, _ = await notice_activities(handle, dev_env.client.data_converter)
         while failed < 2:
             assert loop.time() < deadline, f"two failed notices in the history; got {failed}"
             await asyncio.sleep(0.1)
-            _, failed, _ = await notice_activities(handle, time_env.client.data_converter)
+            _, failed, _ = await notice_activities(handle, dev_env.client.data_converter)
         assert fake_slack.messages == []
         assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
         state = await wait_for(handle, lambda s: s.phase == Phase.execution, what="execution")

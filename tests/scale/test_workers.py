@@ -16,7 +16,8 @@ from workflows.ids import project_workflow_id
 from workflows.models import AutoApprove, Phase, Policy, ProjectInput
 from workflows.project import ProjectWorkflow
 
-pytestmark = pytest.mark.slow
+# A whole stack in processes (dev server, API, workers): slow under load; the guard only catches hangs.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 PROJECTS = 20
 FAST = Policy(auto_approve=AutoApprove.all, max_rounds=2, review_interval_s=10**8)

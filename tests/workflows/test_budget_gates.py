@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func
@@ -24,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from boardroom.settings import Settings
 from store.db import session_scope
 from store.tables import Decision, Project, UsageRecord
+from tests.waiting import eventually
 from tests.workflows.helpers import WAIT_S, cancel_and_wait, decide, next_gate, pending, start_project, wait_for
 from workers.worker import create_worker
 from workflows.models import (
@@ -73,11 +73,7 @@ def stored_budget(db_url: str, project_id: str) -> float | None:
 
 
 async def poll(check: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
+    await eventually(check, what, timeout)
 
 
 async def decide_budget(
@@ -155,9 +151,9 @@ async def status_of(client: Client, workflow_id: str) -> WorkflowExecutionStatus
 
 
 async def test_discovery_budget_approved_goes_on_then_refused_ends_the_project(
-    time_env: WorkflowEnvironment, priced: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, priced: Settings, task_queue: str
 ) -> None:
-    client, db = time_env.client, priced.database_url
+    client, db = dev_env.client, priced.database_url
     async with create_worker(client, priced, task_queue=task_queue):
         handle = await start_project(client, task_queue, budget_usd=0.01)
         project_id = (await handle.query(ProjectWorkflow.get_state)).project_id
@@ -212,9 +208,9 @@ async def test_discovery_budget_approved_goes_on_then_refused_ends_the_project(
 
 
 async def test_execution_refused_replan_keeps_the_plan_and_refused_task_is_dropped(
-    time_env: WorkflowEnvironment, priced: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, priced: Settings, task_queue: str
 ) -> None:
-    client, db = time_env.client, priced.database_url
+    client, db = dev_env.client, priced.database_url
     # QA passes every first draft: two paid calls per task.
     policy = Policy(pass_threshold=0, max_rounds=1)
     async with create_worker(client, priced, task_queue=task_queue):
@@ -262,17 +258,17 @@ async def test_execution_refused_replan_keeps_the_plan_and_refused_task_is_dropp
 
 
 async def test_operations_refused_review_is_skipped_and_operations_go_on(
-    time_env: WorkflowEnvironment, priced: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, priced: Settings, task_queue: str
 ) -> None:
-    client, db = time_env.client, priced.database_url
-    interval = 3600
+    client, db = dev_env.client, priced.database_url
+    # Real time on the dev server (no clock to skip): a review every few seconds.
+    interval = 3
     policy = Policy(pass_threshold=0, max_rounds=1, review_interval_s=interval)
     async with create_worker(client, priced, task_queue=task_queue):
         handle = await start_project(client, task_queue, budget_usd=0.01, policy=policy)
         # Just enough for each call all the way: the budget is spent when operations begin.
         await drive(handle, lambda s: s.phase == Phase.operations, one_call(db), "operations")
 
-        await time_env.sleep(timedelta(seconds=interval + 60))
         first = await pending_budget_gate(handle, "Budget reached before: operations review 1")
         assert first.requester_workflow_id == f"{handle.id}/review-1"
         await decide_budget(handle, first, "reject")
@@ -283,7 +279,6 @@ async def test_operations_refused_review_is_skipped_and_operations_go_on(
         assert await status_of(client, f"{handle.id}/review-1") == WorkflowExecutionStatus.COMPLETED
 
         # The next review asks again; approved, it analyses and runs its improvements.
-        await time_env.sleep(timedelta(seconds=interval))
         second = await pending_budget_gate(handle, "Budget reached before: operations review 2")
         await decide_budget(handle, second, "approve", increase=PLENTY)
         state = await drive(handle, lambda s: s.reviews_done == 2, lambda h, g: decide(h, g), "the second review")

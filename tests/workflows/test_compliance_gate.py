@@ -50,10 +50,10 @@ def site_versions(settings: Settings, project_id: str) -> list[int]:
 
 
 async def test_clean_project_passes_compliance_without_a_gate(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
-    async with create_worker(time_env.client, settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue)
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue)
         state = await approve_until(handle, Phase.operations)
         assert state.launched
         kinds = [g.kind for g in state.gates]
@@ -63,10 +63,10 @@ async def test_clean_project_passes_compliance_without_a_gate(
 
 
 async def test_forbidden_claim_stops_at_compliance_gate_and_accepting_goes_live(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
-    async with create_worker(time_env.client, settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue, goal=CLAIM_GOAL)
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue, goal=CLAIM_GOAL)
         gate = await approve_until_gate(handle, GateKind.compliance)
         state = await handle.query(ProjectWorkflow.get_state)
         # Nothing public yet: no go-live gate was asked, no integration ran.
@@ -87,10 +87,10 @@ async def test_forbidden_claim_stops_at_compliance_gate_and_accepting_goes_live(
 
 
 async def test_revise_sends_findings_to_the_producer_and_checks_again_then_reject_stops(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
-    async with create_worker(time_env.client, settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue, goal=CLAIM_GOAL)
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue, goal=CLAIM_GOAL)
         first = await approve_until_gate(handle, GateKind.compliance)
         project_id = (await handle.query(ProjectWorkflow.get_state)).project_id
         before = site_versions(settings, project_id)

@@ -76,7 +76,7 @@ async def answer_interview(handle: Any, answers: dict[str, str]) -> None:
 
 
 async def test_a_producer_receives_its_upstream_deliverables_and_the_answers(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
     with TaggingLLM(lifetime_s=300) as llm:
         openai = settings.model_copy(
@@ -87,8 +87,8 @@ async def test_a_producer_receives_its_upstream_deliverables_and_the_answers(
                 "openai_timeout_s": 10.0,
             }
         )
-        async with create_worker(time_env.client, openai, task_queue=task_queue):
-            handle = await start_project(time_env.client, task_queue, goal="Sell handmade ceramic mugs online")
+        async with create_worker(dev_env.client, openai, task_queue=task_queue):
+            handle = await start_project(dev_env.client, task_queue, goal="Sell handmade ceramic mugs online")
             gate = await next_gate(handle, "interview")
             answers = {q.id: "" for q in gate.questions}
             answers.update({"q1": "Café owners in Vienna", "q2": "35 EUR per mug"})
@@ -120,7 +120,7 @@ async def test_a_producer_receives_its_upstream_deliverables_and_the_answers(
 
             # The workflow carried ids, not the deliverable: the input names the upstream by id.
             task_wf = f"{handle.id}/execution/task-landing-copy"
-            ((produced, size),) = await produce_inputs(time_env.client, task_wf)
+            ((produced, size),) = await produce_inputs(dev_env.client, task_wf)
             refs = [(u.task_id, u.deliverable_id) for u in produced.context.upstream]
             assert refs == [("positioning", positioning.id)]
             assert produced.context.answers["q2"] == "35 EUR per mug"

@@ -31,7 +31,7 @@ from workflows.project import ProjectWorkflow
 
 
 async def test_a_decision_while_the_policy_records_its_approval_stands(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
     recording = asyncio.Event()
     release = asyncio.Event()
@@ -43,7 +43,7 @@ async def test_a_decision_while_the_policy_records_its_approval_stands(
             await release.wait()
 
     worker = Worker(
-        time_env.client,
+        dev_env.client,
         task_queue=task_queue,
         workflows=workflows(),
         activities=[
@@ -55,7 +55,7 @@ async def test_a_decision_while_the_policy_records_its_approval_stands(
     )
     async with worker:
         # auto_approve=low approves the (low-risk) interview gate once it is recorded.
-        handle = await start_project(time_env.client, task_queue, policy=Policy(auto_approve=AutoApprove.low))
+        handle = await start_project(dev_env.client, task_queue, policy=Policy(auto_approve=AutoApprove.low))
         await asyncio.wait_for(recording.wait(), timeout=60)
         gate = await next_gate(handle, "interview")
         decision = GateDecision(gate_id=gate.id, decision="approve", approver="ceo", channel=Channel.api)

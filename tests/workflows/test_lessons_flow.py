@@ -74,14 +74,14 @@ async def first_deliverable(
 
 
 async def test_offline_producer_shows_and_follows_the_owners_lessons(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
-    async with create_worker(time_env.client, settings, task_queue=task_queue):
-        lesson = await teach(time_env.client, task_queue, settings)
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        lesson = await teach(dev_env.client, task_queue, settings)
 
         # The goal names what the lesson forbids (in the product name): the producer leaves it out.
         goal = 'Sell "Next-Day Delivery Mugs" online'
-        second = await start(time_env.client, task_queue, "ceo", goal)
+        second = await start(dev_env.client, task_queue, "ceo", goal)
         state = await second.query(ProjectWorkflow.get_state)
         doc = await first_deliverable(second, settings, state.project_id)
         assert OFFLINE_HEADING in doc.content and lesson in doc.content
@@ -91,7 +91,7 @@ async def test_offline_producer_shows_and_follows_the_owners_lessons(
         assert state.plan is not None and lesson in state.plan.summary
         await cancel_and_wait(second)
 
-        other = await start(time_env.client, task_queue, "someone-else", goal)
+        other = await start(dev_env.client, task_queue, "someone-else", goal)
         state = await other.query(ProjectWorkflow.get_state)
         doc = await first_deliverable(other, settings, state.project_id)
         assert OFFLINE_HEADING not in doc.content and lesson not in doc.content
@@ -105,7 +105,7 @@ def requests_mentioning(llm: ScriptedLLM, text: str) -> list[str]:
 
 
 async def test_openai_planner_producer_and_reviewer_receive_the_lesson_of_their_owner_only(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
     with ScriptedLLM(lifetime_s=300) as llm:
         openai = settings.model_copy(
@@ -116,11 +116,11 @@ async def test_openai_planner_producer_and_reviewer_receive_the_lesson_of_their_
                 "openai_timeout_s": 10.0,
             }
         )
-        async with create_worker(time_env.client, openai, task_queue=task_queue):
-            lesson = await teach(time_env.client, task_queue, settings)
+        async with create_worker(dev_env.client, openai, task_queue=task_queue):
+            lesson = await teach(dev_env.client, task_queue, settings)
             before = len(llm.chat_requests())
 
-            second = await start(time_env.client, task_queue, "ceo")
+            second = await start(dev_env.client, task_queue, "ceo")
             state = await second.query(ProjectWorkflow.get_state)
             await first_deliverable(second, settings, state.project_id)
             await eventually(
@@ -141,7 +141,7 @@ async def test_openai_planner_producer_and_reviewer_receive_the_lesson_of_their_
             assert any(lesson in u for u in plan), "the planner got the lesson"
             marker = len(llm.chat_requests())
 
-            other = await start(time_env.client, task_queue, "someone-else")
+            other = await start(dev_env.client, task_queue, "someone-else")
             state = await other.query(ProjectWorkflow.get_state)
             await first_deliverable(other, settings, state.project_id)
             await cancel_and_wait(other)

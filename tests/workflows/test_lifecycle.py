@@ -41,10 +41,10 @@ def decision_rows(settings: Settings, gate_id: str) -> list[Decision]:
 
 
 async def test_whole_lifecycle_then_business_event(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
-    async with create_worker(time_env.client, settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue)
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue)
         state = await approve_until(handle, Phase.operations)
         assert [m.phase for m in state.timeline] == [
             Phase.discovery,
@@ -132,12 +132,12 @@ async def test_plan_rejection_with_feedback_replans(
 
 
 async def test_escalation_answers_do_what_they_say(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
     # Offline QA never scores above 9: with a 9.5 threshold no task passes QA.
     policy = Policy(pass_threshold=9.5, max_rounds=2, auto_approve=AutoApprove.low)
-    async with create_worker(time_env.client, settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue, policy=policy)
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue, policy=policy)
         await decide(handle, await next_gate(handle, "plan"))
         answers = ["approve", "reject", "revise"]
         seen: dict[str, str] = {}
@@ -198,12 +198,12 @@ async def test_gate_expiry_takes_policy_default_after_reminder(
 
 
 async def test_steer_revises_the_remaining_plan(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
     # auto-approve low/medium: the high-risk deliverable gate holds execution open.
     policy = Policy(auto_approve=AutoApprove.medium)
-    async with create_worker(time_env.client, settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue, policy=policy)
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue, policy=policy)
         await decide(handle, await next_gate(handle, "plan"))
         held = await next_gate(handle, "deliverable")
         before = await handle.query(ProjectWorkflow.get_state)
