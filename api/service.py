@@ -57,6 +57,7 @@ from workflows.models import (
     Policy,
     ProjectInput,
     ProjectState,
+    RoleBudgetState,
     Status,
     SteerInstruction,
 )
@@ -126,7 +127,7 @@ def name_from_goal(goal: str, limit: int = 60) -> str:
     return cut.rstrip(",.;:-") + "…"
 
 
-def project_input(row: Project) -> ProjectInput:
+def project_input(row: Project, role_budgets_usd: dict[str, float] | None = None) -> ProjectInput:
     approvers = [row.owner] if row.owner and row.owner != "ceo" else []
     return ProjectInput(
         project_id=row.id,
@@ -134,7 +135,11 @@ def project_input(row: Project) -> ProjectInput:
         goal=row.goal,
         owner=row.owner,
         budget_usd=row.budget_usd,
-        policy=Policy(auto_approve=AutoApprove(row.auto_approve), approvers=approvers),
+        policy=Policy(
+            auto_approve=AutoApprove(row.auto_approve),
+            approvers=approvers,
+            role_budgets_usd=role_budgets_usd or {},
+        ),
     )
 
 
@@ -168,7 +173,7 @@ async def start_project(
     try:
         await client.start_workflow(
             ProjectWorkflow.run,
-            project_input(row),
+            project_input(row, body.role_budgets_usd),
             id=row.workflow_id,
             task_queue=settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -326,6 +331,7 @@ def build_detail(
         gates=gates,
         kpis=kpis,
         cost=cost,
+        role_budgets=state.role_budgets if state is not None else RoleBudgetState(),
         integrations=list(integrations.values()),
         decisions=decisions,
         steering=steering,

@@ -488,6 +488,11 @@ class TaskProgress(Model):
     usage: Usage = Usage()
     at: datetime | None = None
     qa_method: str = ""
+    # Set by a task whose role has a monthly budget: the sender, and the number it waits to see
+    # acknowledged in a RoleBudgetNotice before its next agent call (0: no answer wanted).
+    workflow_id: str = Field(default="", max_length=300)
+    ack: int = Field(default=0, ge=0)
+    role: str = Field(default="", max_length=64)
 
 
 class Cost(Model):
@@ -532,6 +537,56 @@ class SteerInstruction(Model):
     by: str = "ceo"
 
 
+MAX_ROLE_BUDGETS = 12
+MAX_ROLE_BUDGET_USD = 1_000_000.0
+MAX_ROLE_NOTICES = 24
+
+
+def bound_role_budgets(value: object) -> object:
+    """At most MAX_ROLE_BUDGETS roles, each a finite amount in [0, MAX_ROLE_BUDGET_USD] (a
+    field validator). The API refuses anything else with a 422; here it only keeps a payload
+    from elsewhere from carrying more into a workflow."""
+    if not isinstance(value, dict):
+        return value
+    if len(value) > MAX_ROLE_BUDGETS:
+        raise ValueError(f"at most {MAX_ROLE_BUDGETS} role budgets")
+    for role, usd in value.items():
+        if not isinstance(role, str) or not 0 < len(role) <= 64:
+            raise ValueError("a role budget names a role of 1 to 64 characters")
+        if isinstance(usd, bool) or not isinstance(usd, int | float) or not 0 <= usd <= MAX_ROLE_BUDGET_USD:
+            raise ValueError(f"the budget of {role!r} must be a number from 0 to {MAX_ROLE_BUDGET_USD:,.0f}")
+    return value
+
+
+class RoleBudgetNotice(Model):
+    """The project's word to a task workflow about its role's monthly budget (signal
+    `role_budget`): `held` (wait: a budget gate is open), `open` (go on), `refused` (the CEO
+    declined to raise it this month: the work ends as a budget refusal). `ack` answers the
+    TaskProgress with that number (0 when the notice is not an answer)."""
+
+    role: str = Field(max_length=64)
+    status: Literal["open", "held", "refused"] = "open"
+    reason: str = Field(default="", max_length=300)
+    ack: int = Field(default=0, ge=0)
+
+
+class RoleBudgetState(Model):
+    """Monthly budgets per role and what the current calendar month (workflow time) spent.
+
+    Spend counts the producer and QA calls of a task under the task's role. At 80% of a role's
+    budget the CEO is notified once per role and month; at 100% that role's work waits behind
+    a budget gate (`held` names its key)."""
+
+    budgets_usd: dict[str, float] = {}
+    month: str = ""
+    spent_usd: dict[str, float] = {}
+    notified: list[str] = []
+    held: dict[str, str] = {}
+    refused: list[str] = []
+    gates: int = 0
+    notices: list[str] = []
+
+
 class Policy(Model):
     """How gates and rounds behave for one project."""
 
@@ -550,6 +605,10 @@ class Policy(Model):
     max_history_events: int = Field(default=3000, ge=200)
     # How many times a CEO may send a failed task back with guidance before it must be decided.
     max_escalations: int = Field(default=3, ge=0, le=10)
+    # Optional monthly budget per role (USD), beside the project budget (workflows/role_budgets.py).
+    role_budgets_usd: dict[str, float] = {}
+
+    _role_budgets = field_validator("role_budgets_usd", mode="before")(bound_role_budgets)
 
 
 class ProjectState(Model):
@@ -586,6 +645,7 @@ class ProjectState(Model):
     recent_event_ids: list[str] = []
     # Issue closings that arrived before their openings (webhooks come in any order).
     early_issue_closes: int = 0
+    role_budgets: RoleBudgetState = RoleBudgetState()
     runs: int = 1
     error: str | None = None
 

@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notices import GateChannels, send_gate_notices
     from workflows.operations import OperationsReviewWorkflow
     from workflows.options import NOTICE, STORE
+    from workflows.role_budgets import RoleBudgets, is_role_gate
     from workflows.search import SA_COST_USD, SA_OWNER, SA_PENDING_GATES, SA_PHASE, SA_PROJECT_ID
 
 # Added while projects were live: older runs replay with the decision follow-up inline.
@@ -128,6 +129,8 @@ class ProjectWorkflow:
                 owner=data.owner,
             )
             self.state.cost.budget_usd = data.budget_usd
+            self.state.role_budgets.budgets_usd = dict(data.policy.role_budgets_usd)
+        self._roles = RoleBudgets(self)
         self._child: Any = None
         self._last_sa: tuple[str, int, float] | None = None
         self._last_synced: tuple[Phase, Status] | None = None
@@ -266,6 +269,9 @@ class ProjectWorkflow:
     @workflow.signal(name=SIGNAL_TASK_PROGRESS)
     def task_progress(self, progress: TaskProgress) -> None:
         view = self._task(progress.task_id)
+        if self._roles.wanted(progress):
+            # Role budgets (workflows/role_budgets.py): count, notify, hold; answer the task.
+            self._roles.on_progress(progress, view.role if view is not None else progress.role)
         if view is None:
             return
         view.status = progress.status
@@ -612,6 +618,11 @@ class ProjectWorkflow:
             ),
             **STORE,
         )
+        if is_role_gate(gate):
+            # A role's monthly budget: the project itself waits on it (workflows/role_budgets.py).
+            await self._roles.decided(gate, decision)
+            await self._refresh()
+            return
         if gate.kind == GateKind.budget and decision.decision == "approve":
             increase = decision.budget_increase_usd or max(self._input.budget_usd, 1.0)
             self.state.cost.budget_usd = round(self.state.cost.budget_usd + increase, 2)
