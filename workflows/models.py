@@ -824,6 +824,18 @@ class ValidateLaunchInput(Model):
     results: list[IntegrationResult]
 
 
+class Publication(Model):
+    """What an operations review needs to publish its improvements (site and repository) once
+    they passed the compliance review: the launched business as the project knows it."""
+
+    name: str = Field(default="", max_length=200)
+    offer: Offer | None = None
+    kind: GoalKind = GoalKind.business
+    # The deliverables already public (passed or accepted tasks), published again beside the new ones.
+    published_ids: list[int] = Field(default=[], max_length=500)
+    payment_link: str | None = Field(default=None, max_length=2000)
+
+
 class ReviewCycleInput(Model):
     project_id: str
     project_workflow_id: str
@@ -833,6 +845,8 @@ class ReviewCycleInput(Model):
     notes: list[str] = []
     customer_reports: list[str] = []
     policy: Policy
+    # Set for a launched project: passed improvements are checked for compliance, then published.
+    publication: Publication | None = None
 
 
 class ReviewCycleOutput(Model):

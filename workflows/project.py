@@ -60,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
         TaskView,
     )
     from workflows.notices import GateChannels, send_gate_notices
-    from workflows.operations import OperationsReviewWorkflow
+    from workflows.operations import OperationsReviewWorkflow, publication
     from workflows.options import NOTICE, STORE
     from workflows.role_budgets import RoleBudgets, is_role_gate
     from workflows.search import SA_COST_USD, SA_OWNER, SA_PENDING_GATES, SA_PHASE, SA_PROJECT_ID
@@ -496,6 +496,7 @@ class ProjectWorkflow:
                 notes=self.state.notes[-10:],
                 customer_reports=self.state.customer_reports[-10:],
                 policy=self._policy,
+                publication=publication(self.state),
             ),
             f"review-{number}",
         )
