@@ -22,7 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.catalog import UnknownRoleError, load_catalog
-from activities.context import lessons_for, load_brief
+from activities.context import lessons_for, load_brief, sources_section
 from activities.llm import UNKNOWN_ROLE, OpenAIProvider
 from activities.offline import OfflineProvider
 from activities.planning import Deliverable, PlanValidationError, Provider, assemble_team, validate_plan
@@ -235,6 +235,11 @@ class AgentActivities:
         project, overwritten on retry)."""
         meter = self._meter("research", data.project_id)
         draft = await self.provider.research(data, meter)
+        if data.related:
+            # Which earlier documents it was given, recorded the same way for every provider.
+            draft = draft.model_copy(
+                update={"content": draft.content.rstrip() + "\n\n" + sources_section(data.related)}
+            )
         doc_id = await asyncio.to_thread(
             save_document,
             self.settings.database_url,
@@ -257,6 +262,11 @@ class AgentActivities:
         meter = self._meter("plan", data.project_id)
         lessons = await asyncio.to_thread(lessons_for, self.settings.database_url, data.project_id, data.goal)
         plan = await self.provider.plan(data.model_copy(update={"lessons": lessons}), meter)
+        if data.related:
+            cited = "; ".join(d.citation() for d in data.related)
+            plan = plan.model_copy(
+                update={"summary": f"{plan.summary.rstrip()} Sources from earlier projects: {cited}."}
+            )
         try:
             validate_plan(plan, self.catalog)
         except PlanValidationError as exc:

@@ -44,6 +44,7 @@ from activities.context import (
     files_text,
     lessons_section,
     project_sections,
+    related_section,
     upstream_sections,
 )
 from activities.offer import reconcile_offer
@@ -653,10 +654,13 @@ class OpenAIProvider:
             role=role,
             activity_name="research",
             system=system_prompt(role, RESEARCH_TASK),
-            user="## Goal\n"
-            + data_block("ceo:goal", data.goal)
-            + "\n\n## The CEO's interview answers\n"
-            + data_block("ceo:answers", answers),
+            user="\n\n".join(
+                [
+                    "## Goal\n" + data_block("ceo:goal", data.goal),
+                    "## The CEO's interview answers\n" + data_block("ceo:answers", answers),
+                    *related_section(data.related),
+                ]
+            ),
             schema=ResearchOut,
             meter=meter,
             convert=convert,
@@ -687,6 +691,7 @@ class OpenAIProvider:
         if done_ids:
             parts.append("## Completed tasks (keep exactly, same ids)\n" + _bullets(done_ids))
         parts += lessons_section(data.lessons)
+        parts += related_section(data.related)
 
         def convert(out: PlanOut) -> Plan:
             kind = GoalKind(out.kind)

@@ -23,6 +23,7 @@ from workflows.models import (
     Phase,
     PhaseMark,
     Question,
+    RelatedDocument,
     Risk,
     RoleBudgetState,
     Status,
@@ -174,6 +175,9 @@ class ProjectDetail(BaseModel):
     )
     timeline: list[PhaseMark] = []
     plan_summary: str = ""
+    cited: list[RelatedDocument] = Field(
+        [], description="documents of the owner's earlier projects that research and planning used"
+    )
     tasks: list[TaskOut] = []
     gates: list[GateOut] = []
     kpis: Kpis = Kpis()

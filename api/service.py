@@ -332,6 +332,7 @@ def build_detail(
         kpis=kpis,
         cost=cost,
         role_budgets=state.role_budgets if state is not None else RoleBudgetState(),
+        cited=state.cited if state is not None else [],
         integrations=list(integrations.values()),
         decisions=decisions,
         steering=steering,

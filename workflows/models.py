@@ -218,10 +218,48 @@ class InterviewOutput(Model):
     usage: Usage = Usage()
 
 
+MAX_RELATED = 3
+MAX_RELATED_EXCERPT = 600
+
+
+class RelatedDocument(Model):
+    """One of the owner's earlier deliverables or research notes that research and planning
+    build on (store/search.py `related_documents`): where it is and a short excerpt."""
+
+    document_id: int
+    project_id: str = Field(max_length=64)
+    project_name: str = Field(default="", max_length=200)
+    kind: str = Field(default="deliverable", max_length=32)
+    title: str = Field(default="", max_length=300)
+    version: int = 1
+    url: str = Field(default="", max_length=500)
+    excerpt: str = Field(default="", max_length=MAX_RELATED_EXCERPT)
+
+    def citation(self) -> str:
+        """How a prompt, a research note or a plan names it."""
+        project = self.project_name or self.project_id
+        return f"{self.title or 'untitled'} — project {project} (document {self.document_id})"
+
+
+class RelatedInput(Model):
+    """Input of `related_documents`: the asking project (its owner's other projects are searched)
+    and the text to match (the goal and the CEO's answers)."""
+
+    project_id: str = Field(max_length=64)
+    text: str = Field(max_length=4000)
+    limit: int = Field(default=MAX_RELATED, ge=1, le=MAX_RELATED)
+
+
+class RelatedOutput(Model):
+    documents: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
+
+
 class ResearchInput(Model):
     project_id: str
     goal: str
     answers: dict[str, str] = {}
+    # The owner's earlier documents that match this goal; the research cites them.
+    related: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
 
 
 class ResearchOutput(Model):
@@ -242,6 +280,8 @@ class PlanInput(Model):
     revision: int = 0
     # Filled by the `plan` activity itself from the owner's lessons (store/lessons.py), not by workflows.
     lessons: list[str] = Field(default=[], max_length=8)
+    # The owner's earlier documents that match this goal; the plan cites them.
+    related: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
 
 
 class PlanOutput(Model):
@@ -624,6 +664,8 @@ class ProjectState(Model):
     answers: dict[str, str] = {}
     research_summary: str = ""
     research_document_id: int | None = None
+    # The earlier projects' documents research and planning cited (no excerpts).
+    cited: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
     plan: Plan | None = None
     plan_revision: int = 0
     team: list[TeamMember] = []
@@ -677,6 +719,8 @@ class DiscoveryInput(Model):
 
 
 class DiscoveryOutput(Model):
+    # What research and planning used from the owner's earlier projects (no excerpts).
+    cited: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
     answers: dict[str, str] = {}
     research_summary: str = ""
     research_document_id: int | None = None

@@ -394,6 +394,7 @@ class ProjectWorkflow:
         self.state.answers = out.answers
         self.state.research_summary = out.research_summary
         self.state.research_document_id = out.research_document_id
+        self.state.cited = out.cited
         self.state.plan = out.plan
         self.state.plan_revision = out.plan_revision
         self.state.team = out.team
