@@ -22,6 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.catalog import UnknownRoleError, load_catalog
+from activities.compliance import Finding
 from activities.context import lessons_for, load_brief, sources_section
 from activities.llm import UNKNOWN_ROLE, OpenAIProvider
 from activities.offline import OfflineProvider
@@ -63,6 +64,7 @@ _PHASES = {
     "produce": "execution",
     "review": "execution",
     "analyze_kpis": "operations",
+    "compliance_review": "launch",
 }
 # Improvement tasks from KPI reviews are named r{review_number}-…; their work is operations.
 _IMPROVEMENT_ID = re.compile(r"^r\d+-")
@@ -347,6 +349,20 @@ class AgentActivities:
             usage=meter.usage,
             method=draft.method,
         )
+
+    @property
+    def uses_model(self) -> bool:
+        return isinstance(self.provider, OpenAIProvider)
+
+    async def compliance_findings(
+        self, project_id: str, documents: list[tuple[str, str, str]], rule_findings: list[str]
+    ) -> list[tuple[str, Finding]]:
+        """The compliance reviewer's own findings (the `compliance_review` activity calls it when a
+        model is configured; the rule checks always run). Metered under that activity's call."""
+        if not isinstance(self.provider, OpenAIProvider):
+            return []
+        meter = self._meter("compliance_review", project_id)
+        return await self.provider.compliance(documents, rule_findings, meter)
 
     @activity.defn(name="analyze_kpis")
     async def analyze_kpis(self, data: KpiInput) -> KpiOutput:
