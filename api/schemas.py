@@ -95,6 +95,14 @@ class ProjectCreate(Input):
     _roles = field_validator("role_budgets_usd")(known_roles)
 
 
+class RoleBudgetsIn(Input):
+    """The monthly budget per role from now on; a role left out has none any more."""
+
+    role_budgets_usd: Annotated[dict[RoleName, RoleUsd], Field(max_length=MAX_ROLE_BUDGETS)]
+
+    _roles = field_validator("role_budgets_usd")(known_roles)
+
+
 class ProjectCreated(BaseModel):
     id: str
     workflow_id: str

@@ -58,6 +58,7 @@ from workflows.models import (
     ProjectInput,
     ProjectState,
     RoleBudgetState,
+    RoleBudgetsUpdate,
     Status,
     SteerInstruction,
 )
@@ -407,6 +408,36 @@ def already_decided(gate: Gate) -> str:
     return f"gate {gate.id} was already {gate.status} by {gate.decided_by or 'someone'} at {when}"
 
 
+def _unanswered(row: Project, exc: WorkflowUpdateRPCTimeoutOrCancelledError | RPCError) -> HTTPException:
+    """An update that got no answer: the worker is away (503) or the workflow is gone (409)."""
+    if isinstance(exc, RPCError):
+        return _not_running(row, exc)
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "the project workflow did not answer in time (is a worker running?); try again",
+    )
+
+
+async def set_role_budgets(
+    client: Client | None, engine: Engine, project_id: str, budgets: dict[str, float]
+) -> RoleBudgetState:
+    """Replace a running project's role budgets through its `set_role_budgets` update."""
+    row = await load_project(engine, project_id)
+    if row.status in TERMINAL:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {row.status}")
+    handle = require(client).get_workflow_handle_for(ProjectWorkflow.run, row.workflow_id)
+    try:
+        return await handle.execute_update(
+            ProjectWorkflow.set_role_budgets, RoleBudgetsUpdate(budgets_usd=budgets), rpc_timeout=UPDATE_TIMEOUT
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the role budgets were not changed: {message}") from None
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
+        raise _unanswered(row, exc) from None
+
+
 async def decide(client: Client | None, engine: Engine, decision: GateDecision) -> DecisionResult:
     """Apply a decision through the workflow's `decide` update (validated before it is written).
 
@@ -442,10 +473,5 @@ async def decide(client: Client | None, engine: Engine, decision: GateDecision) 
             raise HTTPException(DECISION_ERRORS[cause.type], cause.message) from None
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise HTTPException(status.HTTP_409_CONFLICT, f"the decision was not accepted: {message}") from None
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the project workflow did not answer in time (is a worker running?); try again",
-        ) from None
-    except RPCError as exc:
-        raise _not_running(row, exc) from None
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
+        raise _unanswered(row, exc) from None

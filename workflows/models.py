@@ -610,6 +610,15 @@ class RoleBudgetNotice(Model):
     ack: int = Field(default=0, ge=0)
 
 
+class RoleBudgetsUpdate(Model):
+    """Input of the project's `set_role_budgets` update: the monthly budget per role from now on
+    (a role left out has none any more)."""
+
+    budgets_usd: dict[str, float] = {}
+
+    _budgets = field_validator("budgets_usd", mode="before")(bound_role_budgets)
+
+
 class RoleBudgetState(Model):
     """Monthly budgets per role and what the current calendar month (workflow time) spent.
 

@@ -52,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
         ProjectState,
         ReadModelUpdate,
         ReviewCycleInput,
+        RoleBudgetState,
+        RoleBudgetsUpdate,
         SlackNotice,
         Status,
         SteerInstruction,
@@ -169,6 +171,20 @@ class ProjectWorkflow:
             workflow.logger.warning("decide signal ignored: %s", err.message)
             return
         await self._apply(gate, decision)
+
+    @workflow.update(name="set_role_budgets")
+    def set_role_budgets(self, update: RoleBudgetsUpdate) -> RoleBudgetState:
+        """Replace the monthly role budgets (workflows/role_budgets.py); tasks started from now on
+        follow them, and a continued run keeps them."""
+        self._policy = self._policy.model_copy(update={"role_budgets_usd": dict(update.budgets_usd)})
+        self._input = self._input.model_copy(update={"policy": self._policy})
+        return self._roles.set_budgets(update.budgets_usd)
+
+    @set_role_budgets.validator
+    def _validate_role_budgets(self, update: RoleBudgetsUpdate) -> None:
+        del update  # every bounded set of budgets is valid; the project must be running
+        if self.state.status not in (Status.running, Status.waiting_approval) or self._ending:
+            raise rejected(f"project {self.state.project_id} is {self.state.status.value}", "NotRunning")
 
     @workflow.signal(name="steer")
     async def steer(self, instruction: SteerInstruction) -> None:

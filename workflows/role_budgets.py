@@ -126,6 +126,17 @@ class RoleBudgets:
         for run in list(self._runs.get(role, [])):
             await self._tell(run, notice)
 
+    def set_budgets(self, budgets: dict[str, float]) -> RoleBudgetState:
+        """The CEO changed the role budgets: new amounts count from now on (this month's spend
+        stays); a role now at 80% or 100% is told or held at once. Tasks already running keep
+        the roles their policy named (a newly budgeted role binds the tasks that start after)."""
+        state = self._roll()
+        state.budgets_usd = dict(budgets)
+        self._record("role budgets set: " + (", ".join(f"{r} {usd(b)}" for r, b in budgets.items()) or "none"))
+        for role in budgets:
+            self._check(role)
+        return state
+
     # --- internals ------------------------------------------------------------------------
 
     def _roll(self) -> RoleBudgetState:

@@ -85,4 +85,24 @@ async def test_role_budgets_set_at_creation_show_in_the_state(
         page = await http.get(f"/projects/{pid}/view")
         assert page.status_code == 200
         assert "Role budgets" in page.text and "copywriter" in page.text and "$12.50" in page.text
+
+        # Changed on the running project: the update answers the new state; bad input changes nothing.
+        changed = await http.put(f"/projects/{pid}/role-budgets", json={"role_budgets_usd": {"copywriter": 30}})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["budgets_usd"] == {"copywriter": 30.0}
+        assert changed.json()["notices"] == ["role budgets set: copywriter $30.00"]
+        bad = await http.put(f"/projects/{pid}/role-budgets", json={"role_budgets_usd": {"astrologer": 1}})
+        assert bad.status_code == 422 and "unknown role(s) astrologer" in bad.text
+        detail = (await http.get(f"/projects/{pid}")).json()
+        assert detail["role_budgets"]["budgets_usd"] == {"copywriter": 30.0}
+        missing = await http.put("/projects/p-nope/role-budgets", json={"role_budgets_usd": {}})
+        assert missing.status_code == 404
+
         assert (await http.post(f"/projects/{pid}/cancel")).status_code == 202
+
+        async def ended() -> bool:
+            return (await http.get(f"/projects/{pid}")).json()["status"] == "cancelled"
+
+        await eventually(ended, "the project to end")
+        late = await http.put(f"/projects/{pid}/role-budgets", json={"role_budgets_usd": {"copywriter": 5}})
+        assert late.status_code == 409, late.text
