@@ -18,7 +18,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from boardroom.settings import Settings
-from tests.workflows.helpers import WAIT_S, cancel_and_wait, start_project
+from tests.workflows.helpers import WAIT_S, cancel_and_wait, next_gate, start_project
 from tests.workflows.test_budget_gates import PRICED, Handle, decide_budget
 from tests.workflows.test_budget_gates import drive as budget_drive
 from workers.worker import create_worker
@@ -30,6 +30,7 @@ from workflows.models import (
     Policy,
     ProjectState,
     Risk,
+    RoleBudgetsUpdate,
     Status,
     TaskRunOutput,
     TaskStatus,
@@ -145,4 +146,36 @@ async def test_role_budget_notice_gate_approve_then_reject(
             and json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)["phase"] == "budget"
         ]
         assert len(budget_notices) == 1
+        await cancel_and_wait(handle)
+
+
+async def test_role_budgets_set_on_a_running_project_bind_the_tasks_that_start_later(
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
+) -> None:
+    client = dev_env.client
+    priced = settings.model_copy(update={"prices": PRICED})
+    async with create_worker(client, priced, task_queue=task_queue):
+        handle = await start_project(
+            client, task_queue, budget_usd=1_000_000.0, policy=Policy(pass_threshold=9.5, max_rounds=3)
+        )
+        await next_gate(handle, "interview")
+        budgets = await handle.execute_update(
+            ProjectWorkflow.set_role_budgets, RoleBudgetsUpdate(budgets_usd={ROLE: 1.0})
+        )
+        assert budgets.budgets_usd == {ROLE: 1.0} and budgets.notices == [f"role budgets set: {ROLE} $1.00"]
+
+        # The pricing task starts after the change: its first round spends past $1 and it is held.
+        state = await drive(handle, lambda s: any(g.status == "pending" for g in role_gates(s)), "the role's gate")
+        (gate,) = role_gates(state)
+        assert gate.title == f"Role budget reached: {ROLE} ({state.role_budgets.month})"
+        assert state.role_budgets.held == {ROLE: gate.key} and rounds(state) == 1
+
+        # Lifting the budget on the running project releases nothing by itself: the gate decides.
+        raised = await handle.execute_update(
+            ProjectWorkflow.set_role_budgets, RoleBudgetsUpdate(budgets_usd={ROLE: 1_000_000.0})
+        )
+        assert raised.held == {ROLE: gate.key}
+        await approve_role(handle, gate, 1.0)
+        state = await drive(handle, lambda s: rounds(s) >= 2, "the pricing task to go on")
+        assert len(role_gates(state)) == 1 and state.role_budgets.held == {}
         await cancel_and_wait(handle)
