@@ -22,7 +22,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.catalog import UnknownRoleError, load_catalog
-from activities.context import lessons_for, load_brief
+from activities.compliance import Finding
+from activities.context import lessons_for, load_brief, sources_section
 from activities.llm import UNKNOWN_ROLE, OpenAIProvider
 from activities.offline import OfflineProvider
 from activities.planning import Deliverable, PlanValidationError, Provider, assemble_team, validate_plan
@@ -63,6 +64,7 @@ _PHASES = {
     "produce": "execution",
     "review": "execution",
     "analyze_kpis": "operations",
+    "compliance_review": "launch",
 }
 # Improvement tasks from KPI reviews are named r{review_number}-…; their work is operations.
 _IMPROVEMENT_ID = re.compile(r"^r\d+-")
@@ -235,6 +237,11 @@ class AgentActivities:
         project, overwritten on retry)."""
         meter = self._meter("research", data.project_id)
         draft = await self.provider.research(data, meter)
+        if data.related:
+            # Which earlier documents it was given, recorded the same way for every provider.
+            draft = draft.model_copy(
+                update={"content": draft.content.rstrip() + "\n\n" + sources_section(data.related)}
+            )
         doc_id = await asyncio.to_thread(
             save_document,
             self.settings.database_url,
@@ -257,6 +264,11 @@ class AgentActivities:
         meter = self._meter("plan", data.project_id)
         lessons = await asyncio.to_thread(lessons_for, self.settings.database_url, data.project_id, data.goal)
         plan = await self.provider.plan(data.model_copy(update={"lessons": lessons}), meter)
+        if data.related:
+            cited = "; ".join(d.citation() for d in data.related)
+            plan = plan.model_copy(
+                update={"summary": f"{plan.summary.rstrip()} Sources from earlier projects: {cited}."}
+            )
         try:
             validate_plan(plan, self.catalog)
         except PlanValidationError as exc:
@@ -337,6 +349,20 @@ class AgentActivities:
             usage=meter.usage,
             method=draft.method,
         )
+
+    @property
+    def uses_model(self) -> bool:
+        return isinstance(self.provider, OpenAIProvider)
+
+    async def compliance_findings(
+        self, project_id: str, documents: list[tuple[str, str, str]], rule_findings: list[str]
+    ) -> list[tuple[str, Finding]]:
+        """The compliance reviewer's own findings (the `compliance_review` activity calls it when a
+        model is configured; the rule checks always run). Metered under that activity's call."""
+        if not isinstance(self.provider, OpenAIProvider):
+            return []
+        meter = self._meter("compliance_review", project_id)
+        return await self.provider.compliance(documents, rule_findings, meter)
 
     @activity.defn(name="analyze_kpis")
     async def analyze_kpis(self, data: KpiInput) -> KpiOutput:

@@ -10,7 +10,7 @@ bounded: counts, the first findings, a short summary, and which tasks a revision
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from activities import compliance as rules
 from activities import site as sitelib
@@ -21,6 +21,10 @@ from workflows.models import (
     ComplianceFindingView,
     ComplianceReport,
 )
+
+# The compliance reviewer with a model (AgentActivities.compliance_findings): the project id, the
+# public documents (task id, title, text) and the rule findings → its own findings, each with its task.
+ComplianceReviewer = Callable[[str, list[tuple[str, str, str]], list[str]], Awaitable[list[tuple[str, rules.Finding]]]]
 
 # Deliverable kinds whose text goes out to customers (besides the site's files).
 PUBLIC_KINDS = frozenset({"content", "marketing", "sales", "legal", "copy", "announcement"})
@@ -36,6 +40,27 @@ def _latest_per_task(docs: Sequence[Document]) -> dict[str, Document]:
     return latest
 
 
+def _site_document(latest: dict[str, Document]) -> Document | None:
+    with_site = [d for d in latest.values() if sitelib.site_files(d.files) is not None]
+    return max(with_site, key=lambda d: d.id or 0) if with_site else None
+
+
+def public_documents(docs: Sequence[Document], task_kinds: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(task id, title, text with the site's files) of what would go public: the site and the
+    public text deliverables, newest version each — what the compliance reviewer reads."""
+    latest = _latest_per_task(docs)
+    site_doc = _site_document(latest)
+    public = []
+    for task_id, doc in sorted(latest.items()):
+        if doc is site_doc:
+            files = sitelib.site_files(doc.files) or {}
+            text = "\n\n".join(f"--- file {name} ---\n{body}" for name, body in sorted(files.items()))
+            public.append((task_id, doc.title or "Website", text))
+        elif task_kinds.get(task_id) in PUBLIC_KINDS:
+            public.append((task_id, doc.title or "deliverable", doc.content))
+    return public
+
+
 def review_documents(
     docs: Sequence[Document],
     *,
@@ -43,14 +68,16 @@ def review_documents(
     price: str | None,
     forbidden: Sequence[str],
     allowed_emails: Sequence[str] = (),
+    extra: Sequence[tuple[str, rules.Finding]] = (),
 ) -> ComplianceReport:
+    """The report over the rule checks, plus `extra` findings (the compliance reviewer's, each
+    with the task it concerns: a blocking one sends that task back)."""
     latest = _latest_per_task(docs)
     findings: list[rules.Finding] = []
     revise: list[str] = []
     pricing = [d for t, d in latest.items() if task_kinds.get(t) == "pricing"]
     pricing_text = "\n".join(d.content for d in pricing) if pricing else None
-    with_site = [d for d in latest.values() if sitelib.site_files(d.files) is not None]
-    site_doc = max(with_site, key=lambda d: d.id or 0) if with_site else None
+    site_doc = _site_document(latest)
     if site_doc is None:
         findings.append(
             rules.Finding(code="site_missing", severity="warning", message="No deliverable holds a website to check.")
@@ -82,6 +109,10 @@ def review_documents(
         if rules.has_blocking(found):
             revise.append(task_id)
         findings += found
+    for task_id, finding in extra:
+        if finding.severity == "blocking" and task_id in latest:
+            revise.append(task_id)
+        findings.append(finding)
     findings.sort(key=lambda f: f.severity != "blocking")
     blocking = sum(1 for f in findings if f.severity == "blocking")
     warnings = len(findings) - blocking

@@ -33,7 +33,7 @@ from activities.offer import goal_kind
 from store.db import session_scope
 from store.lessons import relevant_lessons
 from store.tables import Document, Project
-from workflows.models import GoalKind, Offer, ProduceInput, ReviewInput, TaskSpec, WorkContext
+from workflows.models import GoalKind, Offer, ProduceInput, RelatedDocument, ReviewInput, TaskSpec, WorkContext
 
 logger = logging.getLogger(__name__)
 
@@ -329,6 +329,29 @@ def lessons_section(lessons: list[str]) -> list[str]:
         "this task's own instructions say otherwise.\n"
         + data_block("ceo:lessons", "\n".join(f"- {x}" for x in lessons))
     ]
+
+
+RELATED_HEADING = "Related documents from the CEO's earlier projects"
+SOURCES_HEADING = "Sources from earlier projects"
+
+
+def related_section(related: list[RelatedDocument]) -> list[str]:
+    """The owner's earlier documents that match this goal, as data to build on and cite."""
+    if not related:
+        return []
+    blocks = [
+        f"### {d.citation()}\n" + data_block(f"document:{d.document_id} project={d.project_id}", d.excerpt or d.title)
+        for d in related
+    ]
+    return [
+        f"## {RELATED_HEADING}\nBuild on what applies and cite each one you use by its title and project.\n\n"
+        + "\n\n".join(blocks)
+    ]
+
+
+def sources_section(related: list[RelatedDocument]) -> str:
+    """What a research note records it used (the same for both providers)."""
+    return f"## {SOURCES_HEADING}\n\n" + "\n".join(f"- {d.citation()} — {d.url}" for d in related)
 
 
 def upstream_sections(brief: Brief) -> list[str]:

@@ -26,6 +26,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
+import openai
 import requests
 import stripe
 from github import Auth, Consts, Github, GithubException, RateLimitExceededException
@@ -38,7 +39,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities import site as sitelib
-from activities.compliance_review import review_documents
+from activities.compliance import Finding
+from activities.compliance_review import ComplianceReviewer, public_documents, review_documents
 from activities.notify import project_page_url
 from activities.publish import GitFailed, GitUnavailable, LocalGitRepository
 from boardroom.settings import PLACEHOLDER, Settings
@@ -250,8 +252,11 @@ class IntegrationActivities:
         settings: Settings,
         *,
         github_write_interval_s: float | None = Consts.DEFAULT_SECONDS_BETWEEN_WRITES,
+        reviewer: ComplianceReviewer | None = None,
     ) -> None:
         self.settings = settings
+        # With a model configured, the compliance reviewer adds its findings to the rule checks.
+        self.reviewer = reviewer
         # GitHub asks integrations to pace content writes (secondary rate limits); tests
         # against a local fake pass 0.
         self.github_write_interval_s = github_write_interval_s
@@ -372,13 +377,32 @@ class IntegrationActivities:
         compliance_review.py); read-only, so retries are harmless. A short report, never the texts."""
         docs = await asyncio.to_thread(self._load_documents, data.deliverable_ids)
         contact = parseaddr(self.settings.email_from)[1]
-        report = review_documents(
-            docs,
-            task_kinds=data.task_kinds,
-            price=data.price,
-            forbidden=self.settings.forbidden_claim_list,
-            allowed_emails=[contact] if contact else [],
-        )
+
+        def check(extra: list[tuple[str, Finding]]) -> ComplianceReport:
+            return review_documents(
+                docs,
+                task_kinds=data.task_kinds,
+                price=data.price,
+                forbidden=self.settings.forbidden_claim_list,
+                allowed_emails=[contact] if contact else [],
+                extra=extra,
+            )
+
+        report = check([])
+        public = public_documents(docs, data.task_kinds) if self.reviewer is not None else []
+        if self.reviewer is not None and public:
+            ruled = [
+                f"[{f.severity}] {f.code}{' in ' + f.file if f.file else ''}: {f.message}" for f in report.findings
+            ]
+            try:
+                extra = await self.reviewer(data.project_id, public, ruled)
+            except (ApplicationError, openai.OpenAIError) as exc:
+                # The rule checks stand on their own: a reviewer that cannot answer is said, not fatal.
+                reason = exc.message if isinstance(exc, ApplicationError) else type(exc).__name__
+                activity.logger.warning("compliance reviewer of project %s did not answer: %s", data.project_id, reason)
+                message = f"The compliance reviewer could not review this time ({reason})."[:500]
+                extra = [("", Finding(code="reviewer_unavailable", severity="warning", message=message))]
+            report = check(extra)
         activity.logger.info(
             "compliance review of project %s: %d blocking, %d warning(s)",
             data.project_id,

@@ -82,6 +82,7 @@ from workflows.models import (
     PlanInput,
     ProduceInput,
     Question,
+    RelatedDocument,
     ResearchInput,
     ReviewInput,
     Risk,
@@ -634,8 +635,15 @@ def _facts_brief(goal: str, answers: dict[str, str], kind: GoalKind, task: TaskS
 _RESEARCH_TASK = TaskSpec(id="research", title="Research", role="market-researcher", deliverable_kind="research")
 
 
-def research_document(goal: str, answers: dict[str, str]) -> Draft:
-    """Desk research for the kind of goal, from the goal and the CEO's answers."""
+def related_part(related: list[RelatedDocument]) -> str:
+    """What the owner's earlier projects found, quoted with where it came from."""
+    lines = [f"- {d.citation()}: {' '.join((d.excerpt or d.title).split())}" for d in related]
+    return "## What earlier projects found\n\n" + "\n".join(lines)
+
+
+def research_document(goal: str, answers: dict[str, str], related: list[RelatedDocument] | None = None) -> Draft:
+    """Desk research for the kind of goal, from the goal, the CEO's answers and the owner's
+    related earlier documents (quoted, so the research builds on them)."""
     kind = goal_kind(goal)
     facts = facts_for(_facts_brief(goal, answers, kind, _RESEARCH_TASK))
     parts, _ = write(_RESEARCH_TASK, facts)
@@ -653,10 +661,11 @@ def research_document(goal: str, answers: dict[str, str]) -> Draft:
     else:
         title = f"Audience research: {facts.product}"
         summary = f"Offline audience research for {facts.product}: who it is for, three comparables and an angle."
-    content = "\n\n".join(
-        [OFFLINE_LABEL, f"# {title}", f"## Goal\n\n{goal}", f"## CEO answers\n\n{listed}", join_sections(parts)]
-    )
-    return Draft(title=title, summary=summary, content=content)
+    sections = [OFFLINE_LABEL, f"# {title}", f"## Goal\n\n{goal}", f"## CEO answers\n\n{listed}", join_sections(parts)]
+    if related:
+        sections.append(related_part(related))
+        summary += f" Builds on {len(related)} document(s) from earlier projects."
+    return Draft(title=title, summary=summary, content="\n\n".join(sections))
 
 
 # --- the provider ------------------------------------------------------------------------------------
@@ -718,7 +727,7 @@ class OfflineProvider:
 
     async def research(self, data: ResearchInput, meter: Meter) -> Draft:
         _log("offline provider (no LLM): research for project %s", data.project_id)
-        draft = research_document(data.goal, data.answers)
+        draft = research_document(data.goal, data.answers, data.related)
         await self._count(meter, data.goal + " ".join(data.answers.values()), draft.content)
         return draft
 

@@ -12,11 +12,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio import activity
 
+from activities.context import project_owner
 from boardroom.settings import Settings
 from store.db import get_engine
 from store.lessons import LessonSource, record_lesson
+from store.search import related_documents
 from store.tables import Decision, Gate, Project, utcnow
-from workflows.models import BudgetUpdate, Channel, DecisionRecord, GateRecord, ReadModelUpdate
+from workflows.models import (
+    MAX_RELATED_EXCERPT,
+    BudgetUpdate,
+    Channel,
+    DecisionRecord,
+    GateRecord,
+    ReadModelUpdate,
+    RelatedDocument,
+    RelatedInput,
+    RelatedOutput,
+)
 from workflows.notices import GateChannels, NotifyChannel
 
 log = logging.getLogger(__name__)
@@ -180,5 +192,34 @@ class StoreActivities:
             session.add(row)
             session.commit()
 
+    @activity.defn(name="related_documents")
+    async def related_documents(self, data: RelatedInput) -> RelatedOutput:
+        """The owner's documents from earlier projects that best match the text (store/search.py),
+        at most `limit`, each with a short excerpt. Read-only, so retries are harmless; none when
+        the project has no read-model row or nothing matches."""
+        return await asyncio.to_thread(self._related, data)
+
+    def _related(self, data: RelatedInput) -> RelatedOutput:
+        db = self._settings.database_url
+        owner = project_owner(db, data.project_id)
+        if owner is None:
+            return RelatedOutput()
+        hits = related_documents(db, owner, data.text, limit=data.limit, exclude_project_id=data.project_id)
+        return RelatedOutput(
+            documents=[
+                RelatedDocument(
+                    document_id=h.document_id,
+                    project_id=h.project_id[:64],
+                    project_name=h.project_name[:200],
+                    kind=h.kind[:32],
+                    title=h.title[:300],
+                    version=h.version,
+                    url=h.url[:500],
+                    excerpt=h.snippet[:MAX_RELATED_EXCERPT],
+                )
+                for h in hits[: data.limit]
+            ]
+        )
+
     def activities(self) -> list[Callable[..., Any]]:
-        return [self.sync_project, self.open_gate, self.record_decision, self.set_budget]
+        return [self.sync_project, self.open_gate, self.record_decision, self.set_budget, self.related_documents]

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from activities.catalog import load_catalog
 from workflows.models import (
     MAX_ANSWERS,
+    MAX_ROLE_BUDGET_USD,
+    MAX_ROLE_BUDGETS,
     AutoApprove,
     Channel,
     Cost,
@@ -20,7 +23,9 @@ from workflows.models import (
     Phase,
     PhaseMark,
     Question,
+    RelatedDocument,
     Risk,
+    RoleBudgetState,
     Status,
     TaskStatus,
 )
@@ -34,6 +39,19 @@ LongText = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
 # strict: a JSON number only — `true` and "10" are refused rather than coerced; finite only
 # (`1e309` parses as infinity, `NaN` is not a budget).
 PositiveUsd = Annotated[float, Field(gt=0, le=1_000_000, strict=True, allow_inf_nan=False)]
+# A role's monthly budget: 0 (no spend without a gate) up to MAX_ROLE_BUDGET_USD, same strictness.
+RoleUsd = Annotated[float, Field(ge=0, le=MAX_ROLE_BUDGET_USD, strict=True, allow_inf_nan=False)]
+RoleName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+def known_roles(budgets: dict[str, float] | None) -> dict[str, float] | None:
+    """Role budgets name roles of the agent catalog (activities/catalog.yaml)."""
+    if budgets:
+        names = load_catalog().names
+        unknown = sorted(set(budgets) - set(names))
+        if unknown:
+            raise ValueError(f"unknown role(s) {', '.join(unknown)}; the catalog has: {', '.join(names)}")
+    return budgets
 
 
 class Input(BaseModel):
@@ -71,6 +89,18 @@ class ProjectCreate(Input):
     approver: ShortText | None = None
     auto_approve: AutoApprove = AutoApprove.none
     idempotency_key: ShortText | None = None
+    # Optional monthly budget (USD) per role of the agent catalog, beside `budget_usd`.
+    role_budgets_usd: Annotated[dict[RoleName, RoleUsd], Field(max_length=MAX_ROLE_BUDGETS)] | None = None
+
+    _roles = field_validator("role_budgets_usd")(known_roles)
+
+
+class RoleBudgetsIn(Input):
+    """The monthly budget per role from now on; a role left out has none any more."""
+
+    role_budgets_usd: Annotated[dict[RoleName, RoleUsd], Field(max_length=MAX_ROLE_BUDGETS)]
+
+    _roles = field_validator("role_budgets_usd")(known_roles)
 
 
 class ProjectCreated(BaseModel):
@@ -153,10 +183,16 @@ class ProjectDetail(BaseModel):
     )
     timeline: list[PhaseMark] = []
     plan_summary: str = ""
+    cited: list[RelatedDocument] = Field(
+        [], description="documents of the owner's earlier projects that research and planning used"
+    )
     tasks: list[TaskOut] = []
     gates: list[GateOut] = []
     kpis: Kpis = Kpis()
     cost: Cost = Cost()
+    role_budgets: RoleBudgetState = Field(
+        RoleBudgetState(), description="monthly budgets per role, this month's spend, notices and open gates"
+    )
     integrations: list[IntegrationView] = []
     decisions: list[DecisionLogOut] = []
     steering: list[str] = []

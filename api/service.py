@@ -57,6 +57,8 @@ from workflows.models import (
     Policy,
     ProjectInput,
     ProjectState,
+    RoleBudgetState,
+    RoleBudgetsUpdate,
     Status,
     SteerInstruction,
 )
@@ -126,7 +128,7 @@ def name_from_goal(goal: str, limit: int = 60) -> str:
     return cut.rstrip(",.;:-") + "…"
 
 
-def project_input(row: Project) -> ProjectInput:
+def project_input(row: Project, role_budgets_usd: dict[str, float] | None = None) -> ProjectInput:
     approvers = [row.owner] if row.owner and row.owner != "ceo" else []
     return ProjectInput(
         project_id=row.id,
@@ -134,7 +136,11 @@ def project_input(row: Project) -> ProjectInput:
         goal=row.goal,
         owner=row.owner,
         budget_usd=row.budget_usd,
-        policy=Policy(auto_approve=AutoApprove(row.auto_approve), approvers=approvers),
+        policy=Policy(
+            auto_approve=AutoApprove(row.auto_approve),
+            approvers=approvers,
+            role_budgets_usd=role_budgets_usd or {},
+        ),
     )
 
 
@@ -168,7 +174,7 @@ async def start_project(
     try:
         await client.start_workflow(
             ProjectWorkflow.run,
-            project_input(row),
+            project_input(row, body.role_budgets_usd),
             id=row.workflow_id,
             task_queue=settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -326,6 +332,8 @@ def build_detail(
         gates=gates,
         kpis=kpis,
         cost=cost,
+        role_budgets=state.role_budgets if state is not None else RoleBudgetState(),
+        cited=state.cited if state is not None else [],
         integrations=list(integrations.values()),
         decisions=decisions,
         steering=steering,
@@ -400,6 +408,36 @@ def already_decided(gate: Gate) -> str:
     return f"gate {gate.id} was already {gate.status} by {gate.decided_by or 'someone'} at {when}"
 
 
+def _unanswered(row: Project, exc: WorkflowUpdateRPCTimeoutOrCancelledError | RPCError) -> HTTPException:
+    """An update that got no answer: the worker is away (503) or the workflow is gone (409)."""
+    if isinstance(exc, RPCError):
+        return _not_running(row, exc)
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "the project workflow did not answer in time (is a worker running?); try again",
+    )
+
+
+async def set_role_budgets(
+    client: Client | None, engine: Engine, project_id: str, budgets: dict[str, float]
+) -> RoleBudgetState:
+    """Replace a running project's role budgets through its `set_role_budgets` update."""
+    row = await load_project(engine, project_id)
+    if row.status in TERMINAL:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {row.status}")
+    handle = require(client).get_workflow_handle_for(ProjectWorkflow.run, row.workflow_id)
+    try:
+        return await handle.execute_update(
+            ProjectWorkflow.set_role_budgets, RoleBudgetsUpdate(budgets_usd=budgets), rpc_timeout=UPDATE_TIMEOUT
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise HTTPException(status.HTTP_409_CONFLICT, f"the role budgets were not changed: {message}") from None
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
+        raise _unanswered(row, exc) from None
+
+
 async def decide(client: Client | None, engine: Engine, decision: GateDecision) -> DecisionResult:
     """Apply a decision through the workflow's `decide` update (validated before it is written).
 
@@ -435,10 +473,5 @@ async def decide(client: Client | None, engine: Engine, decision: GateDecision) 
             raise HTTPException(DECISION_ERRORS[cause.type], cause.message) from None
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise HTTPException(status.HTTP_409_CONFLICT, f"the decision was not accepted: {message}") from None
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the project workflow did not answer in time (is a worker running?); try again",
-        ) from None
-    except RPCError as exc:
-        raise _not_running(row, exc) from None
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
+        raise _unanswered(row, exc) from None

@@ -319,6 +319,8 @@ def structured_answer(request: RecordedRequest) -> dict[str, Any]:
         return {"score": 8.5, "summary": "Meets the criteria.", "issues": []}
     if name == "KpiOut":
         return {"summary": "Steady; no change needed.", "improvements": []}
+    if name == "ComplianceOut":
+        return {"summary": "Nothing beyond the rule checks.", "findings": []}
     raise AssertionError(f"the fake LLM has no answer for schema {name!r}")
 
 

@@ -46,12 +46,15 @@ def workflows() -> list[type]:
 def activities(settings: Settings) -> list[Callable[..., Any]]:
     """Activity callables, bound to classes whose constructors take their clients."""
     slack = GateNotifier(settings)
+    agents = AgentActivities(settings)
+    # With a model, the compliance-officer role reviews what goes public beside the rule checks.
+    reviewer = agents.compliance_findings if agents.uses_model else None
     return [
         ping,
         *StoreActivities(settings, notifier=slack).activities(),
         *ChannelActivities(settings, slack=slack).activities(),
-        *AgentActivities(settings).activities(),
-        *IntegrationActivities(settings).activities(),
+        *agents.activities(),
+        *IntegrationActivities(settings, reviewer=reviewer).activities(),
     ]
 
 

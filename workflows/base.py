@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
         GateOutcome,
         GateRequest,
         Risk,
+        RoleBudgetNotice,
         TaskProgress,
         Usage,
     )
@@ -27,6 +28,7 @@ SIGNAL_OPEN_GATE = "open_gate"
 SIGNAL_GATE_RESOLVED = "gate_resolved"
 SIGNAL_TASK_PROGRESS = "task_progress"
 SIGNAL_PLAN_UPDATED = "plan_updated"
+SIGNAL_ROLE_BUDGET = "role_budget"
 
 
 BUDGET_REJECTED = "BudgetRejected"
@@ -46,6 +48,12 @@ class BudgetRejected(ApplicationError):
 
     def __init__(self, what: str) -> None:
         super().__init__(f"budget not raised: {what}", type=BUDGET_REJECTED, non_retryable=True)
+
+
+class RoleBudgetRejected(BudgetRejected):
+    """The CEO declined to raise a role's monthly budget: that role's work stops, typed and
+    handled exactly like a project budget refusal (same error type); `what` names the role
+    and the month."""
 
 
 class LegacyBudgetRejected(Exception):
@@ -81,10 +89,21 @@ class GateClient:
     def __init__(self) -> None:
         self._outcomes: dict[str, GateOutcome] = {}
         self._budget_asks = 0
+        # Role budgets (workflows/role_budgets.py): the project's latest word per role, and the
+        # highest progress number it has answered.
+        self._roles: dict[str, RoleBudgetNotice] = {}
+        self._acked = 0
+        self._acks = 0
 
     @workflow.signal(name=SIGNAL_GATE_RESOLVED)
     def gate_resolved(self, outcome: GateOutcome) -> None:
         self._outcomes[outcome.key] = outcome
+
+    @workflow.signal(name=SIGNAL_ROLE_BUDGET)
+    def role_budget(self, notice: RoleBudgetNotice) -> None:
+        """The project holds, releases or refuses this task's role (see RoleBudgetNotice)."""
+        self._roles[notice.role] = notice
+        self._acked = max(self._acked, notice.ack)
 
     async def ask(self, request: GateRequest) -> GateOutcome:
         """Open a gate on the project and wait (durably) until someone or the policy decides."""
@@ -93,8 +112,33 @@ class GateClient:
         raise_if_cancelled()
         return self._outcomes.pop(request.key)
 
-    async def progress(self, update: TaskProgress) -> None:
-        await self.tell_project(SIGNAL_TASK_PROGRESS, update)
+    async def progress(self, update: TaskProgress, *, budgeted: bool = False) -> None:
+        """Tell the project; a task whose role has a monthly budget waits for the project's
+        answer, so a role held at this spend never gets another agent call in first."""
+        if not budgeted:
+            await self.tell_project(SIGNAL_TASK_PROGRESS, update)
+            return
+        self._acks += 1
+        number = self._acks
+        await self.tell_project(
+            SIGNAL_TASK_PROGRESS,
+            update.model_copy(update={"workflow_id": workflow.info().workflow_id, "ack": number}),
+        )
+        await workflow.wait_condition(lambda: self._acked >= number or cancel_requested())
+        raise_if_cancelled()
+
+    async def role_clear(self, role: str) -> None:
+        """Before an agent call for `role`: wait while its budget gate is open; a refusal ends
+        the work as a budget refusal (RoleBudgetRejected)."""
+        notice = self._roles.get(role)
+        if notice is None:
+            return
+        if notice.status == "held":
+            await workflow.wait_condition(lambda: self._roles[role].status != "held" or cancel_requested())
+            raise_if_cancelled()
+            notice = self._roles[role]
+        if notice.status == "refused":
+            raise RoleBudgetRejected(notice.reason or f"the {role} budget")
 
     async def tell_project(self, signal: str, arg: Any) -> None:
         project = workflow.get_external_workflow_handle(self.project_workflow_id)
@@ -103,11 +147,23 @@ class GateClient:
         # the cancel: look for it explicitly so the workflow still ends as cancelled.
         raise_if_cancelled()
 
-    async def agent(self, name: str, arg: Any, result_type: type[T], *, what: str, task_id: str | None = None) -> T:
+    async def agent(
+        self,
+        name: str,
+        arg: Any,
+        result_type: type[T],
+        *,
+        what: str,
+        task_id: str | None = None,
+        role: str | None = None,
+    ) -> T:
         """Run an agent activity; when the budget is spent, ask for more before trying again.
 
         A refusal raises `BudgetRejected` (non-retryable): the caller ends the work that asked.
+        With `role`, the role's monthly budget is respected first (`role_clear`).
         """
+        if role is not None:
+            await self.role_clear(role)
         while True:
             try:
                 return await workflow.execute_activity(name, arg, result_type=result_type, **AGENT)

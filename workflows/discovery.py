@@ -17,6 +17,9 @@ with workflow.unsafe.imports_passed_through():
         PlanInput,
         PlanOutput,
         PlanUpdate,
+        RelatedDocument,
+        RelatedInput,
+        RelatedOutput,
         ResearchInput,
         ResearchOutput,
         Risk,
@@ -25,10 +28,14 @@ with workflow.unsafe.imports_passed_through():
         TeamOutput,
         Usage,
     )
+    from workflows.options import STORE
 
 SIGNAL_STEER = "steer"
 # Added while projects were live: runs recorded before it replay without the extra signal.
 PATCH_PLAN_VISIBLE = "plan-visible-before-approval"
+# Added while projects were live: research and planning get (and cite) the owner's earlier
+# projects' documents that match the goal; older runs replay without the lookup.
+PATCH_RELATED = "related-documents"
 
 
 def plan_risk(plan: PlanOutput) -> Risk:
@@ -77,9 +84,19 @@ class DiscoveryWorkflow(GateClient):
             )
         )
         answers = dict(answered.answers)
+        related: list[RelatedDocument] = []
+        if workflow.patched(PATCH_RELATED):
+            found: RelatedOutput = await workflow.execute_activity(
+                "related_documents",
+                RelatedInput(project_id=data.project_id, text=" ".join([data.goal, *answers.values()])[:4000]),
+                result_type=RelatedOutput,
+                summary="documents from the owner's earlier projects",
+                **STORE,
+            )
+            related = found.documents
         research = await self.agent(
             "research",
-            ResearchInput(project_id=data.project_id, goal=data.goal, answers=answers),
+            ResearchInput(project_id=data.project_id, goal=data.goal, answers=answers, related=related),
             ResearchOutput,
             what="market research",
         )
@@ -99,6 +116,7 @@ class DiscoveryWorkflow(GateClient):
                     steering=list(self._steering),
                     previous=previous,
                     revision=revision,
+                    related=related,
                 ),
                 PlanOutput,
                 what="planning",
@@ -141,6 +159,7 @@ class DiscoveryWorkflow(GateClient):
         )
         usage = add_usage(usage, team.usage)
         return DiscoveryOutput(
+            cited=[d.model_copy(update={"excerpt": ""}) for d in related],
             answers=answers,
             research_summary=research.summary,
             research_document_id=research.document_id,

@@ -7,13 +7,11 @@ import asyncio
 from typing import Literal
 
 from temporalio import workflow
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.base import GateClient
+    from workflows.compliance_gate import check_before_publishing
     from workflows.models import (
-        ComplianceInput,
-        ComplianceReport,
         GateKind,
         GateRequest,
         IntegrationResult,
@@ -23,15 +21,10 @@ with workflow.unsafe.imports_passed_through():
         Risk,
         SiteInput,
         TaskProgress,
-        TaskRunInput,
-        TaskRunOutput,
         TaskStatus,
-        UpstreamRef,
         ValidateLaunchInput,
-        WorkContext,
     )
     from workflows.options import INTEGRATION
-    from workflows.produce_review import ProduceReviewWorkflow
 
 INTEGRATION_NAMES: dict[str, Literal["github", "stripe", "slack", "site"]] = {
     "publish_github": "github",
@@ -46,9 +39,6 @@ PATCH_SITE_BEFORE_PUBLISH = "launch-site-before-publish"
 # A compliance review of the public deliverables before the go-live gate; blocking findings open
 # a `compliance` gate (accept / send back to the producer / no launch).
 PATCH_COMPLIANCE = "compliance-before-go-live"
-# Times the findings may go back to the producer before the CEO must accept or stop.
-MAX_COMPLIANCE_REVISIONS = 2
-MAX_GUIDANCE_CHARS = 2000
 
 # The launch checklist, as tasks on the project's board.
 CHECKLIST = {
@@ -143,109 +133,20 @@ class LaunchWorkflow(GateClient):
         return LaunchOutput(launched=True, integrations=results)
 
     async def _compliance(self, data: LaunchInput) -> tuple[list[int], str] | None:
-        """Checks the public deliverables; blocking findings open a `compliance` gate: approve
-        accepts them (recorded as the decision), revise sends them back to the producer of the
-        affected tasks and checks again (bounded), reject stops the launch (None). Returns the
-        deliverable ids to launch (revised ones replace theirs) and a note for the go-live gate."""
-        offer = data.plan.offer
-        ids = list(data.deliverable_ids)
-        kinds = {t.id: t.deliverable_kind for t in data.plan.tasks}
-        revisions = 0
-        while True:
-            report: ComplianceReport = await workflow.execute_activity(
-                "compliance_review",
-                ComplianceInput(
-                    project_id=data.project_id,
-                    deliverable_ids=ids,
-                    price=f"{offer.price_usd:.2f}" if offer and offer.currency.lower() == "usd" else None,
-                    task_kinds=dict(list(kinds.items())[:200]),
-                ),
-                result_type=ComplianceReport,
-                **INTEGRATION,
-            )
-            if not report.blocking:
-                warned = [f"{f.code}: {f.message}" for f in report.findings if f.severity == "warning"][:5]
-                note = f"Compliance: no blocking findings, {report.warnings} warning(s)" + (
-                    " — " + "; ".join(warned) if warned else ""
-                )
-                return ids, note[:1500] + "."
-            exhausted = revisions >= MAX_COMPLIANCE_REVISIONS
-            last = " No revisions left: revise now stops the launch too." if exhausted else ""
-            outcome = await self.ask(
-                GateRequest(
-                    key=f"compliance:{revisions}",
-                    kind=GateKind.compliance,
-                    title=f"Compliance findings before going live with '{data.name}'",
-                    summary=(
-                        f"{report.summary}\n\nApprove accepts these findings as they are; revise sends them "
-                        f"back to the producer ({', '.join(report.revise_task_ids) or 'no task to revise'}); "
-                        f"reject stops the launch.{last}"
-                    ),
-                    risk=Risk.high,
-                    requester_workflow_id=workflow.info().workflow_id,
-                    task_id=report.revise_task_ids[0] if report.revise_task_ids else None,
-                )
-            )
-            if outcome.decision == "approve":
-                accepted = "; ".join(f.code for f in report.findings if f.severity == "blocking")[:500]
-                return ids, f"Compliance: the CEO accepted {report.blocking} blocking finding(s) ({accepted})."
-            if outcome.decision == "reject" or revisions >= MAX_COMPLIANCE_REVISIONS:
-                return None
-            revisions += 1
-            # Nothing to send back (e.g. only the offer's price disagrees): the check and the gate repeat.
-            if report.revise_task_ids:
-                ids = await self._revise_for_compliance(data, report, ids, revisions, outcome.comment)
-
-    async def _revise_for_compliance(
-        self, data: LaunchInput, report: ComplianceReport, ids: list[int], revision: int, comment: str
-    ) -> list[int]:
-        """Re-runs Producer+QA for each affected task with the findings as guidance; a revised
-        deliverable replaces the task's old one among the launched ids."""
-        specs = {t.id: t for t in data.plan.tasks}
-        have = report.task_deliverables
-        for task_id in report.revise_task_ids:
-            task = specs.get(task_id)
-            if task is None:
-                continue
-            mine = [f for f in report.findings if f.severity == "blocking"]
-            guidance = (
-                "Compliance review before go-live: fix every finding below, keep everything else. "
-                + (f"CEO: {comment}. " if comment else "")
-                + " ".join(f"[{f.code}{' in ' + f.file if f.file else ''}] {f.message}" for f in mine)
-            )[:MAX_GUIDANCE_CHARS]
-            upstream = [
-                UpstreamRef(
-                    task_id=dep,
-                    deliverable_id=have[dep],
-                    title=specs[dep].title if dep in specs else dep,
-                    deliverable_kind=specs[dep].deliverable_kind if dep in specs else "",
-                )
-                for dep in task.depends_on
-                if dep in have
-            ]
-            result: TaskRunOutput = await workflow.execute_child_workflow(
-                ProduceReviewWorkflow.run,
-                TaskRunInput(
-                    project_id=data.project_id,
-                    project_workflow_id=data.project_workflow_id,
-                    goal=data.goal,
-                    task=task,
-                    policy=data.policy,
-                    guidance=guidance,
-                    rounds_before=report.task_versions.get(task_id, 0),
-                    context=WorkContext(kind=data.plan.kind, offer=data.plan.offer, upstream=upstream),
-                ),
-                id=f"{workflow.info().workflow_id}/compliance-{revision}-{task_id}",
-                parent_close_policy=ParentClosePolicy.TERMINATE,
-            )
-            old = have.get(task_id)
-            new = result.deliverable_id
-            if new is None or result.status not in (TaskStatus.passed, TaskStatus.accepted):
-                continue
-            ids = [new if i == old else i for i in ids]
-            if new not in ids:
-                ids.append(new)
-        return ids
+        """Checks the public deliverables (workflows/compliance_gate.py); None: the CEO stopped
+        the launch. Returns the deliverable ids to launch and a note for the go-live gate."""
+        return await check_before_publishing(
+            self,
+            project_id=data.project_id,
+            project_workflow_id=data.project_workflow_id,
+            goal=data.goal,
+            plan=data.plan,
+            ids=data.deliverable_ids,
+            policy=data.policy,
+            title=f"Compliance findings before going live with '{data.name}'",
+            stop="stops the launch",
+            before="go-live",
+        )
 
     async def _step(self, task_id: str, activity: str, arg: PublishInput | SiteInput) -> IntegrationResult:
         await self._mark(task_id, TaskStatus.running)

@@ -218,10 +218,48 @@ class InterviewOutput(Model):
     usage: Usage = Usage()
 
 
+MAX_RELATED = 3
+MAX_RELATED_EXCERPT = 600
+
+
+class RelatedDocument(Model):
+    """One of the owner's earlier deliverables or research notes that research and planning
+    build on (store/search.py `related_documents`): where it is and a short excerpt."""
+
+    document_id: int
+    project_id: str = Field(max_length=64)
+    project_name: str = Field(default="", max_length=200)
+    kind: str = Field(default="deliverable", max_length=32)
+    title: str = Field(default="", max_length=300)
+    version: int = 1
+    url: str = Field(default="", max_length=500)
+    excerpt: str = Field(default="", max_length=MAX_RELATED_EXCERPT)
+
+    def citation(self) -> str:
+        """How a prompt, a research note or a plan names it."""
+        project = self.project_name or self.project_id
+        return f"{self.title or 'untitled'} — project {project} (document {self.document_id})"
+
+
+class RelatedInput(Model):
+    """Input of `related_documents`: the asking project (its owner's other projects are searched)
+    and the text to match (the goal and the CEO's answers)."""
+
+    project_id: str = Field(max_length=64)
+    text: str = Field(max_length=4000)
+    limit: int = Field(default=MAX_RELATED, ge=1, le=MAX_RELATED)
+
+
+class RelatedOutput(Model):
+    documents: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
+
+
 class ResearchInput(Model):
     project_id: str
     goal: str
     answers: dict[str, str] = {}
+    # The owner's earlier documents that match this goal; the research cites them.
+    related: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
 
 
 class ResearchOutput(Model):
@@ -242,6 +280,8 @@ class PlanInput(Model):
     revision: int = 0
     # Filled by the `plan` activity itself from the owner's lessons (store/lessons.py), not by workflows.
     lessons: list[str] = Field(default=[], max_length=8)
+    # The owner's earlier documents that match this goal; the plan cites them.
+    related: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
 
 
 class PlanOutput(Model):
@@ -488,6 +528,11 @@ class TaskProgress(Model):
     usage: Usage = Usage()
     at: datetime | None = None
     qa_method: str = ""
+    # Set by a task whose role has a monthly budget: the sender, and the number it waits to see
+    # acknowledged in a RoleBudgetNotice before its next agent call (0: no answer wanted).
+    workflow_id: str = Field(default="", max_length=300)
+    ack: int = Field(default=0, ge=0)
+    role: str = Field(default="", max_length=64)
 
 
 class Cost(Model):
@@ -532,6 +577,65 @@ class SteerInstruction(Model):
     by: str = "ceo"
 
 
+MAX_ROLE_BUDGETS = 12
+MAX_ROLE_BUDGET_USD = 1_000_000.0
+MAX_ROLE_NOTICES = 24
+
+
+def bound_role_budgets(value: object) -> object:
+    """At most MAX_ROLE_BUDGETS roles, each a finite amount in [0, MAX_ROLE_BUDGET_USD] (a
+    field validator). The API refuses anything else with a 422; here it only keeps a payload
+    from elsewhere from carrying more into a workflow."""
+    if not isinstance(value, dict):
+        return value
+    if len(value) > MAX_ROLE_BUDGETS:
+        raise ValueError(f"at most {MAX_ROLE_BUDGETS} role budgets")
+    for role, usd in value.items():
+        if not isinstance(role, str) or not 0 < len(role) <= 64:
+            raise ValueError("a role budget names a role of 1 to 64 characters")
+        if isinstance(usd, bool) or not isinstance(usd, int | float) or not 0 <= usd <= MAX_ROLE_BUDGET_USD:
+            raise ValueError(f"the budget of {role!r} must be a number from 0 to {MAX_ROLE_BUDGET_USD:,.0f}")
+    return value
+
+
+class RoleBudgetNotice(Model):
+    """The project's word to a task workflow about its role's monthly budget (signal
+    `role_budget`): `held` (wait: a budget gate is open), `open` (go on), `refused` (the CEO
+    declined to raise it this month: the work ends as a budget refusal). `ack` answers the
+    TaskProgress with that number (0 when the notice is not an answer)."""
+
+    role: str = Field(max_length=64)
+    status: Literal["open", "held", "refused"] = "open"
+    reason: str = Field(default="", max_length=300)
+    ack: int = Field(default=0, ge=0)
+
+
+class RoleBudgetsUpdate(Model):
+    """Input of the project's `set_role_budgets` update: the monthly budget per role from now on
+    (a role left out has none any more)."""
+
+    budgets_usd: dict[str, float] = {}
+
+    _budgets = field_validator("budgets_usd", mode="before")(bound_role_budgets)
+
+
+class RoleBudgetState(Model):
+    """Monthly budgets per role and what the current calendar month (workflow time) spent.
+
+    Spend counts the producer and QA calls of a task under the task's role. At 80% of a role's
+    budget the CEO is notified once per role and month; at 100% that role's work waits behind
+    a budget gate (`held` names its key)."""
+
+    budgets_usd: dict[str, float] = {}
+    month: str = ""
+    spent_usd: dict[str, float] = {}
+    notified: list[str] = []
+    held: dict[str, str] = {}
+    refused: list[str] = []
+    gates: int = 0
+    notices: list[str] = []
+
+
 class Policy(Model):
     """How gates and rounds behave for one project."""
 
@@ -550,6 +654,10 @@ class Policy(Model):
     max_history_events: int = Field(default=3000, ge=200)
     # How many times a CEO may send a failed task back with guidance before it must be decided.
     max_escalations: int = Field(default=3, ge=0, le=10)
+    # Optional monthly budget per role (USD), beside the project budget (workflows/role_budgets.py).
+    role_budgets_usd: dict[str, float] = {}
+
+    _role_budgets = field_validator("role_budgets_usd", mode="before")(bound_role_budgets)
 
 
 class ProjectState(Model):
@@ -565,6 +673,8 @@ class ProjectState(Model):
     answers: dict[str, str] = {}
     research_summary: str = ""
     research_document_id: int | None = None
+    # The earlier projects' documents research and planning cited (no excerpts).
+    cited: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
     plan: Plan | None = None
     plan_revision: int = 0
     team: list[TeamMember] = []
@@ -586,6 +696,7 @@ class ProjectState(Model):
     recent_event_ids: list[str] = []
     # Issue closings that arrived before their openings (webhooks come in any order).
     early_issue_closes: int = 0
+    role_budgets: RoleBudgetState = RoleBudgetState()
     runs: int = 1
     error: str | None = None
 
@@ -617,6 +728,8 @@ class DiscoveryInput(Model):
 
 
 class DiscoveryOutput(Model):
+    # What research and planning used from the owner's earlier projects (no excerpts).
+    cited: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
     answers: dict[str, str] = {}
     research_summary: str = ""
     research_document_id: int | None = None
@@ -764,6 +877,18 @@ class ValidateLaunchInput(Model):
     results: list[IntegrationResult]
 
 
+class Publication(Model):
+    """What an operations review needs to publish its improvements (site and repository) once
+    they passed the compliance review: the launched business as the project knows it."""
+
+    name: str = Field(default="", max_length=200)
+    offer: Offer | None = None
+    kind: GoalKind = GoalKind.business
+    # The deliverables already public (passed or accepted tasks), published again beside the new ones.
+    published_ids: list[int] = Field(default=[], max_length=500)
+    payment_link: str | None = Field(default=None, max_length=2000)
+
+
 class ReviewCycleInput(Model):
     project_id: str
     project_workflow_id: str
@@ -773,6 +898,8 @@ class ReviewCycleInput(Model):
     notes: list[str] = []
     customer_reports: list[str] = []
     policy: Policy
+    # Set for a launched project: passed improvements are checked for compliance, then published.
+    publication: Publication | None = None
 
 
 class ReviewCycleOutput(Model):

@@ -5,21 +5,57 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.base import SIGNAL_PLAN_UPDATED, BudgetRejected, GateClient
+    from workflows.compliance_gate import check_before_publishing
     from workflows.execution import task_workflow_id
     from workflows.models import (
+        IntegrationResult,
+        IntegrationView,
         KpiInput,
         KpiOutput,
         Plan,
         PlanUpdate,
+        ProjectState,
+        Publication,
+        PublishInput,
         ReviewCycleInput,
         ReviewCycleOutput,
+        SiteInput,
         TaskRunInput,
+        TaskRunOutput,
+        TaskStatus,
     )
+    from workflows.options import INTEGRATION
     from workflows.produce_review import ProduceReviewWorkflow
+
+# Added while projects were live: passed improvements of a launched project go through the
+# compliance review and are then published (site and repository); older runs replay without.
+PATCH_IMPROVEMENT_COMPLIANCE = "compliance-before-improvement-publish"
+KEEP_PUBLISHED = 500
+
+
+def publication(state: ProjectState) -> Publication | None:
+    """What a review of this project needs to publish improvements; None before launch."""
+    if not state.launched or state.plan is None:
+        return None
+    stripe = next((i for i in state.integrations if i.name == "stripe"), IntegrationView(name="stripe"))
+    link = stripe.url if stripe.status == "done" and stripe.url and len(stripe.url) <= 2000 else None
+    published = [
+        t.deliverable_id
+        for t in state.tasks
+        if t.deliverable_id is not None and t.status in (TaskStatus.passed, TaskStatus.accepted)
+    ]
+    return Publication(
+        name=state.name[:200],
+        offer=state.plan.offer,
+        kind=state.plan.kind,
+        published_ids=list(dict.fromkeys(published))[-KEEP_PUBLISHED:],
+        payment_link=link,
+    )
 
 
 @workflow.defn(name="operations-review")
@@ -81,4 +117,66 @@ class OperationsReviewWorkflow(GateClient):
                 run.cancel()
             await asyncio.gather(*runs, return_exceptions=True)
             raise
-        return ReviewCycleOutput(summary=analysis.summary, results=list(results), usage=analysis.usage)
+        summary = analysis.summary
+        if data.publication is not None and workflow.patched(PATCH_IMPROVEMENT_COMPLIANCE):
+            note = await self._publish(data, data.publication, analysis, list(results))
+            summary = f"{summary} {note}".strip()
+        return ReviewCycleOutput(summary=summary, results=list(results), usage=analysis.usage)
+
+    async def _publish(
+        self, data: ReviewCycleInput, pub: Publication, analysis: KpiOutput, results: list[TaskRunOutput]
+    ) -> str:
+        """The compliance review over the passed improvements, then the site and the repository
+        published again with them. A refused review or a failed publication is said in the
+        review's summary; operations go on either way."""
+        done = [
+            r.deliverable_id
+            for r in results
+            if r.deliverable_id is not None and r.status in (TaskStatus.passed, TaskStatus.accepted)
+        ]
+        if not done:
+            return ""
+        checked = await check_before_publishing(
+            self,
+            project_id=data.project_id,
+            project_workflow_id=data.project_workflow_id,
+            goal=data.goal,
+            plan=Plan(summary=analysis.summary, tasks=analysis.improvements, offer=pub.offer, kind=pub.kind),
+            ids=done,
+            policy=data.policy,
+            title=f"Compliance findings before publishing the improvements of review {data.review_number}",
+            stop="publishes nothing",
+            before="publishing",
+        )
+        if checked is None:
+            return "Improvements not published: stopped at the compliance review."
+        ids, note = checked
+        everything = list(dict.fromkeys([*pub.published_ids, *ids]))[-KEEP_PUBLISHED:]
+        try:
+            site: IntegrationResult = await workflow.execute_activity(
+                "finalize_site",
+                SiteInput(project_id=data.project_id, deliverable_ids=everything, payment_link=pub.payment_link),
+                result_type=IntegrationResult,
+                summary=f"site with the improvements of review {data.review_number}",
+                **INTEGRATION,
+            )
+            site_doc = site.details.get("document_id", "")
+            repo: IntegrationResult = await workflow.execute_activity(
+                "publish_github",
+                PublishInput(
+                    project_id=data.project_id,
+                    name=pub.name or data.project_id,
+                    goal=data.goal,
+                    offer=pub.offer,
+                    deliverable_ids=everything,
+                    site_document_id=int(site_doc) if site.status != "skipped" and site_doc.isdigit() else None,
+                ),
+                result_type=IntegrationResult,
+                summary=f"repository with the improvements of review {data.review_number}",
+                **INTEGRATION,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(err)
+            return f"{note} Improvements not published: {reason[:300]}"
+        return f"{note} Published {len(ids)} improvement(s): site {site.status}, repository {repo.status}."

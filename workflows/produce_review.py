@@ -9,7 +9,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.base import BudgetRejected, GateClient, LegacyBudgetRejected, add_usage
+    from workflows.base import BudgetRejected, GateClient, LegacyBudgetRejected, RoleBudgetRejected, add_usage
     from workflows.models import (
         GateKind,
         GateRequest,
@@ -32,11 +32,18 @@ class ProduceReviewWorkflow(GateClient):
 
     def __init__(self) -> None:
         super().__init__()
+        self._budgeted = False
+        self._role = ""
 
     @workflow.run
     async def run(self, data: TaskRunInput) -> TaskRunOutput:
         self.project_workflow_id = data.project_workflow_id
         task, policy = data.task, data.policy
+        # The task's role has a monthly budget: progress waits for the project's answer, and
+        # every agent call checks the role first (workflows/role_budgets.py).
+        self._budgeted = task.role in policy.role_budgets_usd
+        role = task.role if self._budgeted else None
+        self._role = role or ""
         # A re-run (compliance findings before go-live) continues after the task's stored versions.
         rounds = data.rounds_before
         feedback: list[str] = []
@@ -66,6 +73,7 @@ class ProduceReviewWorkflow(GateClient):
                         ProduceOutput,
                         what=f"producing '{task.title}'",
                         task_id=task.id,
+                        role=role,
                     )
                     deliverable = produced
                     reviewed: ReviewOutput = await self.agent(
@@ -83,6 +91,7 @@ class ProduceReviewWorkflow(GateClient):
                         ReviewOutput,
                         what=f"reviewing '{task.title}'",
                         task_id=task.id,
+                        role=role,
                     )
                     review = reviewed
                     await self._progress(
@@ -145,11 +154,11 @@ class ProduceReviewWorkflow(GateClient):
                     if outcome.decision == "reject":
                         return await self._finish(task.id, TaskStatus.dropped, rounds, review, deliverable)
                 return await self._finish(task.id, TaskStatus.passed, rounds, review, deliverable)
-        except (BudgetRejected, LegacyBudgetRejected):
-            # The CEO refused more budget for this task: it is dropped, the project goes on.
-            return await self._finish(
-                task.id, TaskStatus.dropped, rounds, review, deliverable, summary="budget not raised"
-            )
+        except (BudgetRejected, LegacyBudgetRejected) as err:
+            # The CEO refused more budget for this task (or its role this month): it is dropped,
+            # the project goes on.
+            summary = err.message if isinstance(err, RoleBudgetRejected) else "budget not raised"
+            return await self._finish(task.id, TaskStatus.dropped, rounds, review, deliverable, summary=summary)
 
     async def _progress(
         self,
@@ -170,7 +179,9 @@ class ProduceReviewWorkflow(GateClient):
                 deliverable_id=deliverable.deliverable_id if deliverable else None,
                 usage=usage or Usage(),
                 at=workflow.now(),
-            )
+                role=self._role,
+            ),
+            budgeted=self._budgeted,
         )
 
     async def _finish(

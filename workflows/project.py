@@ -52,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
         ProjectState,
         ReadModelUpdate,
         ReviewCycleInput,
+        RoleBudgetState,
+        RoleBudgetsUpdate,
         SlackNotice,
         Status,
         SteerInstruction,
@@ -60,8 +62,9 @@ with workflow.unsafe.imports_passed_through():
         TaskView,
     )
     from workflows.notices import GateChannels, send_gate_notices
-    from workflows.operations import OperationsReviewWorkflow
+    from workflows.operations import OperationsReviewWorkflow, publication
     from workflows.options import NOTICE, STORE
+    from workflows.role_budgets import RoleBudgets, is_role_gate
     from workflows.search import SA_COST_USD, SA_OWNER, SA_PENDING_GATES, SA_PHASE, SA_PROJECT_ID
 
 # Added while projects were live: older runs replay with the decision follow-up inline.
@@ -128,6 +131,8 @@ class ProjectWorkflow:
                 owner=data.owner,
             )
             self.state.cost.budget_usd = data.budget_usd
+            self.state.role_budgets.budgets_usd = dict(data.policy.role_budgets_usd)
+        self._roles = RoleBudgets(self)
         self._child: Any = None
         self._last_sa: tuple[str, int, float] | None = None
         self._last_synced: tuple[Phase, Status] | None = None
@@ -166,6 +171,20 @@ class ProjectWorkflow:
             workflow.logger.warning("decide signal ignored: %s", err.message)
             return
         await self._apply(gate, decision)
+
+    @workflow.update(name="set_role_budgets")
+    def set_role_budgets(self, update: RoleBudgetsUpdate) -> RoleBudgetState:
+        """Replace the monthly role budgets (workflows/role_budgets.py); tasks started from now on
+        follow them, and a continued run keeps them."""
+        self._policy = self._policy.model_copy(update={"role_budgets_usd": dict(update.budgets_usd)})
+        self._input = self._input.model_copy(update={"policy": self._policy})
+        return self._roles.set_budgets(update.budgets_usd)
+
+    @set_role_budgets.validator
+    def _validate_role_budgets(self, update: RoleBudgetsUpdate) -> None:
+        del update  # every bounded set of budgets is valid; the project must be running
+        if self.state.status not in (Status.running, Status.waiting_approval) or self._ending:
+            raise rejected(f"project {self.state.project_id} is {self.state.status.value}", "NotRunning")
 
     @workflow.signal(name="steer")
     async def steer(self, instruction: SteerInstruction) -> None:
@@ -266,6 +285,9 @@ class ProjectWorkflow:
     @workflow.signal(name=SIGNAL_TASK_PROGRESS)
     def task_progress(self, progress: TaskProgress) -> None:
         view = self._task(progress.task_id)
+        if self._roles.wanted(progress):
+            # Role budgets (workflows/role_budgets.py): count, notify, hold; answer the task.
+            self._roles.on_progress(progress, view.role if view is not None else progress.role)
         if view is None:
             return
         view.status = progress.status
@@ -388,6 +410,7 @@ class ProjectWorkflow:
         self.state.answers = out.answers
         self.state.research_summary = out.research_summary
         self.state.research_document_id = out.research_document_id
+        self.state.cited = out.cited
         self.state.plan = out.plan
         self.state.plan_revision = out.plan_revision
         self.state.team = out.team
@@ -490,6 +513,7 @@ class ProjectWorkflow:
                 notes=self.state.notes[-10:],
                 customer_reports=self.state.customer_reports[-10:],
                 policy=self._policy,
+                publication=publication(self.state),
             ),
             f"review-{number}",
         )
@@ -612,6 +636,11 @@ class ProjectWorkflow:
             ),
             **STORE,
         )
+        if is_role_gate(gate):
+            # A role's monthly budget: the project itself waits on it (workflows/role_budgets.py).
+            await self._roles.decided(gate, decision)
+            await self._refresh()
+            return
         if gate.kind == GateKind.budget and decision.decision == "approve":
             increase = decision.budget_increase_usd or max(self._input.budget_usd, 1.0)
             self.state.cost.budget_usd = round(self.state.cost.budget_usd + increase, 2)

@@ -16,10 +16,11 @@ from api.schemas import (
     ProjectDetail,
     ProjectList,
     ProjectSummary,
+    RoleBudgetsIn,
     SteerIn,
     errors,
 )
-from workflows.models import Phase, Status
+from workflows.models import Phase, RoleBudgetState, Status
 
 router = APIRouter(prefix="/projects", tags=["projects"], dependencies=[ApiKey])
 
@@ -103,6 +104,19 @@ async def steer_project(
     Recorded as from the caller; a different `by` is refused (403)."""
     await service.steer(client, engine, project_id, body.instruction, principal, body.by)
     return Accepted(project_id=project_id)
+
+
+@router.put(
+    "/{project_id}/role-budgets",
+    response_model=RoleBudgetState,
+    responses=errors(401, 403, 404, 409, 422, 503),
+)
+async def set_role_budgets(
+    project_id: str, body: RoleBudgetsIn, client: MaybeTemporalDep, engine: EngineDep
+) -> RoleBudgetState:
+    """Replace the project's monthly role budgets (update `set_role_budgets`); answers the role
+    budget state. Idempotent: the same budgets again change nothing but a note."""
+    return await service.set_role_budgets(client, engine, project_id, body.role_budgets_usd)
 
 
 @router.post(

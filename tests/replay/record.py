@@ -54,7 +54,11 @@ async def main() -> None:
                 await env.client.execute_workflow(
                     SmokeWorkflow.run, PingInput(message="record"), id="smoke-record", task_queue=tq
                 )
-                policy = Policy(review_interval_s=5, max_rounds=2)
+                # Monthly budgets for the plan's roles (free offline calls never reach them): every
+                # task waits for the project's role budget answer, so those signals are recorded too.
+                roles = ["market-researcher", "product-manager", "pricing-strategist", "legal-counsel"]
+                roles += ["web-developer", "copywriter", "customer-success-manager", "growth-marketer"]
+                policy = Policy(review_interval_s=5, max_rounds=2, role_budgets_usd=dict.fromkeys(roles, 100.0))
                 handle = await start_project(env.client, tq, policy=policy)
                 await decide(handle, await next_gate(handle, "interview"))
                 await decide(handle, await next_gate(handle, "plan"), "revise", comment="Add a gift box option")

@@ -77,6 +77,19 @@ def test_both_sides_of_every_patch_are_recorded() -> None:
     for patch, name in v3:
         assert patch not in patches("v2", name)
         assert patch in patches("v3", name)
+    # v4-learn2: role budgets, related documents in discovery, compliance before improvements are published.
+    from workflows.discovery import PATCH_RELATED
+    from workflows.operations import PATCH_IMPROVEMENT_COMPLIANCE
+    from workflows.role_budgets import PATCH_ROLE_BUDGETS
+
+    v4 = (
+        (PATCH_ROLE_BUDGETS, "project"),
+        (PATCH_RELATED, "discovery"),
+        (PATCH_IMPROVEMENT_COMPLIANCE, "operations-review"),
+    )
+    for patch, name in v4:
+        assert patch not in patches("v3", name)
+        assert patch in patches("v4-learn2", name)
 
 
 @pytest.mark.parametrize(("name", "history_set"), [(name, s) for s in SETS for name in sorted(types_in(s))])

@@ -6,17 +6,28 @@ so the offline producer keeps writing it: a revision re-produces the site and th
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from sqlmodel import col, select
-from temporalio.client import WorkflowHandle
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from boardroom.settings import Settings
 from store.db import session_scope
 from store.tables import Decision, Document
-from tests.workflows.helpers import WAIT_S, approve_until, decide, pending, start_project, wait_for
+from tests.workflows.helpers import (
+    WAIT_S,
+    approve_until,
+    cancel_and_wait,
+    decide,
+    next_gate,
+    pending,
+    start_project,
+    wait_for,
+)
 from workers.worker import create_worker
-from workflows.models import GateKind, GateView, Phase, ProjectState, Status
+from workflows.models import GateKind, GateView, Phase, Policy, ProjectState, Status
 from workflows.project import ProjectWorkflow
 
 CLAIM_GOAL = 'Sell "Guaranteed Results Coaching" sessions online'
@@ -114,3 +125,72 @@ async def test_revise_sends_findings_to_the_producer_and_checks_again_then_rejec
         assert not state.launched
         assert not state.integrations
         assert not any(g.kind == GateKind.go_live for g in state.gates)
+
+
+def scheduled(history: WorkflowHistory, activity: str) -> int:
+    return sum(
+        1
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.activity_type.name == activity
+    )
+
+
+async def test_improvements_are_checked_before_they_are_published(
+    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+) -> None:
+    """Operations: a review's passed improvements go through the same compliance review before
+    the site and the repository are published again; reject publishes nothing, approve publishes."""
+    interval = 3600
+    policy = Policy(pass_threshold=0, max_rounds=1, review_interval_s=interval)
+    client = time_env.client
+    async with create_worker(client, settings, task_queue=task_queue):
+        handle = await start_project(client, task_queue, goal=CLAIM_GOAL, policy=policy)
+        # Launch: the CEO accepts the brand name's claim once, at go-live.
+        await decide(handle, await approve_until_gate(handle, GateKind.compliance), "approve", "The brand name.")
+        state = await approve_until(handle, Phase.operations)
+        assert state.launched
+
+        # Review 1: its improvement repeats the claim, so a compliance gate opens before publishing.
+        await time_env.sleep(timedelta(seconds=interval + 60))
+        first = await next_gate(handle, "compliance")
+        assert first.requester_workflow_id == f"{handle.id}/review-1"
+        assert first.title == "Compliance findings before publishing the improvements of review 1"
+        assert "forbidden_claim" in first.summary and "reject publishes nothing" in first.summary
+        await decide(handle, first, "reject", "Not that wording.")
+        state = await wait_for(handle, lambda s: s.reviews_done == 1, what="review 1 ends")
+        assert state.review_summaries[-1].endswith("Improvements not published: stopped at the compliance review.")
+        review1 = await client.get_workflow_handle(f"{handle.id}/review-1").fetch_history()
+        assert scheduled(review1, "compliance_review") == 1
+        assert scheduled(review1, "finalize_site") == scheduled(review1, "publish_github") == 0
+
+        # Review 2: accepted, the improvement is published with the site and the repository.
+        await time_env.sleep(timedelta(seconds=interval))
+        second = await next_gate(handle, "compliance")
+        assert second.requester_workflow_id == f"{handle.id}/review-2"
+        await decide(handle, second, "approve", "Accepted for this campaign.")
+        state = await wait_for(handle, lambda s: s.reviews_done == 2, what="review 2 ends")
+        summary = state.review_summaries[-1]
+        assert "Compliance: the CEO accepted" in summary and "Published 1 improvement(s): site done" in summary
+        review2 = await client.get_workflow_handle(f"{handle.id}/review-2").fetch_history()
+        assert scheduled(review2, "finalize_site") == scheduled(review2, "publish_github") == 1
+        with session_scope(settings.database_url) as session:
+            decided = session.exec(select(Decision).where(Decision.gate_id == second.id)).one()
+        assert (decided.decision, decided.comment) == ("approve", "Accepted for this campaign.")
+        await cancel_and_wait(handle)
+
+
+async def test_clean_improvements_are_published_without_a_gate(
+    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+) -> None:
+    interval = 3600
+    policy = Policy(pass_threshold=0, max_rounds=1, review_interval_s=interval)
+    async with create_worker(time_env.client, settings, task_queue=task_queue):
+        handle = await start_project(time_env.client, task_queue, policy=policy)
+        await approve_until(handle, Phase.operations)
+        await time_env.sleep(timedelta(seconds=interval + 60))
+        state = await wait_for(handle, lambda s: s.reviews_done == 1, what="review 1 ends")
+        assert GateKind.compliance not in [g.kind for g in state.gates]
+        summary = state.review_summaries[-1]
+        assert "Compliance: no blocking findings" in summary and "Published 1 improvement(s)" in summary
+        await cancel_and_wait(handle)
