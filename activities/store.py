@@ -9,14 +9,23 @@ from datetime import UTC
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from boardroom.settings import Settings
 from store.db import get_engine
 from store.lessons import LessonSource, record_lesson
-from store.tables import Decision, Gate, Project, utcnow
-from workflows.models import BudgetUpdate, Channel, DecisionRecord, GateRecord, ReadModelUpdate
+from store.tables import Decision, Document, Gate, Project, Vote, utcnow
+from workflows.models import (
+    BudgetUpdate,
+    Channel,
+    DecisionRecord,
+    DeliverableEdit,
+    GateRecord,
+    ReadModelUpdate,
+    VoteRecord,
+)
 from workflows.notices import GateChannels, NotifyChannel
 
 log = logging.getLogger(__name__)
@@ -127,6 +136,7 @@ class StoreActivities:
                         token_id=record.token_id,
                         answers=record.answers or None,
                         decided_at=_aware(record.decided_at),
+                        edits=record.edits,
                     )
                 )
             gate = session.get(Gate, record.gate_id)
@@ -165,6 +175,83 @@ class StoreActivities:
         except Exception:
             log.exception("lesson from the decision on %s not recorded", record.gate_id)
 
+    @activity.defn(name="record_vote")
+    async def record_vote(self, record: VoteRecord) -> None:
+        """Writes one vote of a gate that needs several approvals. Idempotent: one per gate and approver."""
+        await asyncio.to_thread(self._record_vote, record)
+
+    def _record_vote(self, record: VoteRecord) -> None:
+        with self._session() as session:
+            existing = session.exec(
+                select(Vote).where(Vote.gate_id == record.gate_id, Vote.approver == record.approver)
+            ).first()
+            if existing is not None:
+                return
+            session.add(
+                Vote(
+                    gate_id=record.gate_id,
+                    project_id=record.project_id,
+                    approver=record.approver,
+                    decision=record.decision,
+                    channel=record.channel.value,
+                    comment=record.comment,
+                    voted_at=_aware(record.voted_at),
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                # A retried activity raced its first attempt: the vote is already there.
+                session.rollback()
+
+    @activity.defn(name="record_deliverable_edit")
+    async def record_deliverable_edit(self, edit: DeliverableEdit) -> int:
+        """Stores the CEO's edited text as the deliverable's next version (author: the approver);
+        answers its document id. Idempotent: a retry finds the version it already wrote."""
+        return await asyncio.to_thread(self._record_deliverable_edit, edit)
+
+    def _record_deliverable_edit(self, edit: DeliverableEdit) -> int:
+        author = f"ceo:{edit.author}"[:100]
+        with self._session() as session:
+            base = session.get(Document, edit.deliverable_id)
+            if base is None or base.project_id != edit.project_id:
+                raise ApplicationError(
+                    f"deliverable {edit.deliverable_id} is not in project {edit.project_id}",
+                    type="UnknownDeliverable",
+                    non_retryable=True,
+                )
+            versions = session.exec(
+                select(Document)
+                .where(
+                    Document.project_id == base.project_id,
+                    Document.kind == base.kind,
+                    Document.task_id == base.task_id,
+                )
+                .order_by(col(Document.version).desc())
+            ).all()
+            latest = versions[0]
+            if latest.author_role == author and latest.content == edit.content and latest.id is not None:
+                return latest.id
+            doc = Document(
+                project_id=base.project_id,
+                kind=base.kind,
+                task_id=base.task_id,
+                version=latest.version + 1,
+                title=base.title,
+                content=edit.content,
+                # The files (a site's pages) stay the producer's; the CEO edited the text.
+                files=dict(latest.files) if latest.files else None,
+                author_role=author,
+                provider="ceo",
+                created_at=utcnow(),
+            )
+            session.add(doc)
+            session.commit()
+            session.refresh(doc)
+            assert doc.id is not None
+            log.info("deliverable %s: version %s by %s (gate %s)", base.id, doc.version, edit.author, edit.gate_id)
+            return doc.id
+
     @activity.defn(name="set_budget")
     async def set_budget(self, update: BudgetUpdate) -> None:
         """Raises (or sets) the project's budget, which the agent activities enforce. Idempotent."""
@@ -181,4 +268,11 @@ class StoreActivities:
             session.commit()
 
     def activities(self) -> list[Callable[..., Any]]:
-        return [self.sync_project, self.open_gate, self.record_decision, self.set_budget]
+        return [
+            self.sync_project,
+            self.open_gate,
+            self.record_decision,
+            self.set_budget,
+            self.record_vote,
+            self.record_deliverable_edit,
+        ]

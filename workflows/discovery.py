@@ -29,6 +29,9 @@ with workflow.unsafe.imports_passed_through():
 SIGNAL_STEER = "steer"
 # Added while projects were live: runs recorded before it replay without the extra signal.
 PATCH_PLAN_VISIBLE = "plan-visible-before-approval"
+# Added while projects were live: a plan approved with edits (tasks dropped, renamed, reordered,
+# risk or criteria changed) is the plan that runs; older runs never received an edited plan.
+PATCH_PLAN_EDITS = "plan-approve-with-edits"
 
 
 def plan_risk(plan: PlanOutput) -> Risk:
@@ -122,6 +125,8 @@ class DiscoveryWorkflow(GateClient):
                 )
             )
             if outcome.decision == "approve":
+                if outcome.plan is not None and workflow.patched(PATCH_PLAN_EDITS):
+                    plan = outcome.plan
                 break
             if revision >= data.policy.max_plan_revisions:
                 raise ApplicationError(

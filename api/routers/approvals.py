@@ -21,7 +21,7 @@ from api.schemas import (
 )
 from api.service import gate_out
 from workflows.ids import project_id_from_gate_id
-from workflows.models import Channel, GateDecision, GateStatus
+from workflows.models import Channel, GateDecision, GateStatus, PlanEdits
 
 router = APIRouter(prefix="/approvals", tags=["approvals"], dependencies=[ApiKey])
 
@@ -98,6 +98,8 @@ async def decide_approval(
             answers=body.answers,
             channel=Channel.api,
             budget_increase_usd=body.budget_increase_usd,
+            plan_edits=PlanEdits.model_validate(body.plan_edits.model_dump()) if body.plan_edits else None,
+            deliverable_text=body.deliverable_text,
         ),
     )
     return DecisionOut(**result.model_dump())

@@ -192,12 +192,18 @@ def inbox(
         for g in rows
         if (not project or g.project_id == project) and (not kind or g.kind == kind) and (not risk or g.risk == risk)
     ]
-    projects = {p.id: p.name for p in readmodel.list_projects(session, limit=200)[0]}
+    rows_by_id = {p.id: p for p in readmodel.list_projects(session, limit=200)[0]}
+    projects = {pid: p.name for pid, p in rows_by_id.items()}
+    votes = readmodel.votes_for(session, [g.id for g in gates])
+    shown = [
+        service.gate_out(settings, g, votes.get(g.id, []), service.approvals_for(rows_by_id.get(g.project_id), g.risk))
+        for g in gates
+    ]
     return templates.TemplateResponse(
         request,
         "inbox.html",
         {
-            "gates": [(service.gate_out(settings, g), projects.get(g.project_id, g.project_id)) for g in gates],
+            "gates": [(out, projects.get(g.project_id, g.project_id)) for out, g in zip(shown, gates, strict=True)],
             "tokens": {g.id: form_token(settings, f"decide:{g.id}") for g in gates},
             "projects": projects,
             "kinds": KINDS,
