@@ -81,8 +81,18 @@ def new_project_form(request: Request, settings: SettingsDep) -> HTMLResponse:
 
 def _validation_message(exc: ValidationError) -> str:
     first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or "input"
-    labels = {"goal": "Goal", "name": "Name", "budget_usd": "Budget", "auto_approve": "Approval policy"}
+    field = ".".join(str(p) for p in first.get("loc", ()))
+    if not field:
+        # A rule across fields (a quorum larger than the approvers): its message says it all.
+        return str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    labels = {
+        "goal": "Goal",
+        "name": "Name",
+        "budget_usd": "Budget",
+        "auto_approve": "Approval policy",
+        "approvers": "Approvers",
+        "quorum": "Approvals needed",
+    }
     return f"{labels.get(field, field)}: {first.get('msg', 'invalid')}"
 
 
@@ -97,6 +107,14 @@ async def new_project_submit(
     data: dict[str, Any] = {"goal": form.get("goal", ""), "auto_approve": form.get("auto_approve") or "none"}
     if form.get("name", "").strip():
         data["name"] = form["name"]
+    approvers = [a.strip() for a in form.get("approvers", "").split(",") if a.strip()]
+    if approvers:
+        data["approvers"] = approvers
+    quorum = form.get("quorum", "").strip()
+    if quorum and quorum != "1":
+        if not quorum.isdigit():
+            return _new_form(request, settings, error="Approvals needed: enter a whole number", form=form, code=422)
+        data["quorum"] = int(quorum)
     budget = form.get("budget_usd", "").strip()
     if budget:
         try:

@@ -11,9 +11,15 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from api.forms import form_token
+from api.service import project_input
 from boardroom.settings import Settings
+from store.db import session_scope
+from store.tables import Project
 from tests.api.conftest import AppClient
 from tests.api.test_lifecycle import eventually, pending_gate, worker
+from workflows.models import GateDecision, PlanEdits, TaskEdit
+from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -80,7 +86,21 @@ async def test_plan_and_deliverable_approved_with_edits(
             refused = await http.post(url, json=body)
             assert refused.status_code == 422, (body, refused.text)
             assert says in str(refused.json()["detail"]), (says, refused.json())
+        # the same bad edits as a `decide` signal (Temporal UI) are ignored by the workflow
+        handle = dev_env.client.get_workflow_handle(f"project-{pid}")
+        await handle.signal(
+            "decide",
+            GateDecision(
+                gate_id=plan_gate["id"],
+                decision="approve",
+                approver="ceo",
+                plan_edits=PlanEdits(tasks=[TaskEdit(id="no-such-task")]),
+            ),
+        )
+        query = dev_env.client.get_workflow_handle_for(ProjectWorkflow.run, f"project-{pid}")
+        await query.query(ProjectWorkflow.get_state)  # the signal has been handled before the query answers
         still = (await http.get(f"/projects/{pid}")).json()
+
         assert [t["id"] for t in still["tasks"]] == ids
         assert next(g for g in still["gates"] if g["id"] == plan_gate["id"])["status"] == "pending"
 
@@ -184,6 +204,17 @@ async def test_quorum_two_of_three(dev_env: WorkflowEnvironment, live_settings: 
         refused = await http.post(url, json={"decision": "approve"}, headers=as_(MALLORY))
         assert refused.status_code == 403, refused.text
         assert "may not decide" in refused.json()["detail"]
+        # ... and from the inbox form: a 403 page, nothing recorded
+        token = form_token(live_settings, f"decide:{plan['id']}")
+        page = await http.post(
+            f"/inbox/{plan['id']}/decide",
+            data={"decision": "approve", "form_token": token},
+            headers=as_(MALLORY),
+        )
+        assert page.status_code == 403 and "text/html" in page.headers["content-type"]
+        assert "may not decide" in page.text
+        gates = (await http.get(f"/projects/{pid}")).json()["gates"]
+        assert next(g for g in gates if g["id"] == plan["id"])["votes"] == []
         # the first approval leaves the gate pending with one vote
         first = await http.post(url, json={"decision": "approve", "comment": "fine by me"}, headers=as_(ALICE))
         assert first.status_code == 200, first.text
@@ -202,6 +233,13 @@ async def test_quorum_two_of_three(dev_env: WorkflowEnvironment, live_settings: 
         assert live["status"] == "pending" and live["approvals_needed"] == 2
         assert [(v["approver"], v["decision"]) for v in live["votes"]] == [("alice", "approve")]
         assert (await http.get(f"/approvals/{plan['id']}")).json()["status"] == "pending"
+
+        async def inbox_shows_the_vote() -> str | None:
+            text = (await http.get("/inbox")).text
+            return text if "1 of 2 approvals" in text else None
+
+        inbox = await eventually(inbox_shows_the_vote, "the vote in the inbox")
+        assert "Votes: alice approve" in inbox
         # the second approval resolves it
         second = await http.post(url, json={"decision": "approve"}, headers=as_(BOB))
         assert second.status_code == 200 and second.json()["status"] == "approved", second.text
@@ -230,3 +268,21 @@ async def test_quorum_two_of_three(dev_env: WorkflowEnvironment, live_settings: 
         assert audit[plan["id"]]["edits"] == "votes: alice approve, bob approve"
         assert audit[deliverable["id"]]["edits"] == "votes: carol reject"
         assert (await http.post(f"/projects/{pid}/cancel")).status_code == 202
+
+
+async def test_new_project_form_sets_approvers_and_quorum(live_settings: Settings, live_api: AppClient) -> None:
+    async with live_api() as http:
+        token = form_token(live_settings, "new-project")
+        form = {"goal": "Sell mugs", "approvers": "alice, bob", "form_token": token}
+        too_many = await http.post("/new", data={**form, "quorum": "3"})
+        assert too_many.status_code == 422 and "quorum 3 needs at least 3 distinct approvers" in too_many.text
+        not_a_number = await http.post("/new", data={**form, "quorum": "two"})
+        assert not_a_number.status_code == 422 and "whole number" in not_a_number.text
+        created = await http.post("/new", data={**form, "quorum": "2"})
+        assert created.status_code == 303, created.text
+        pid = created.headers["location"].removeprefix("/projects/").removesuffix("/view")
+        with session_scope(live_settings.database_url) as session:
+            row = session.get(Project, pid)
+            assert row is not None and row.approvers == ["alice", "bob"] and row.quorum == 2
+            policy = project_input(row).policy
+        assert policy.approvers == ["alice", "bob"] and policy.quorum == 2
