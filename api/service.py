@@ -241,6 +241,10 @@ async def current_state(client: Client | None, row: Project) -> tuple[ProjectSta
         return stored, "snapshot" if stored else "created"
 
 
+# What the workflow keeps on a gate for itself (not part of the API's gate).
+STATE_ONLY_GATE_FIELDS = {"deliverable_id", "reminders", "plan_edits", "edited_deliverable_id", "edited_by"}
+
+
 def approvals_for(project: Project | None, risk: str) -> int:
     """How many approvals a gate of this risk needs in this project (its policy's quorum)."""
     if project is None:
@@ -291,7 +295,7 @@ def build_detail(
             created = stored.created_at if stored else g.created_at
             gates.append(
                 GateOut(
-                    **g.model_dump(exclude={"deliverable_id", "reminders", "plan_edits"}),
+                    **g.model_dump(exclude=STATE_ONLY_GATE_FIELDS),
                     approve_url=(
                         links.approve_url(settings, g.id, approver, created) if g.status == GateStatus.pending else None
                     ),

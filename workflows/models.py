@@ -498,6 +498,9 @@ class GateView(Model):
     approvals_needed: int = 1
     # An approval vote's plan edits, kept until the gate resolves (the latest edits win).
     plan_edits: PlanEdits | None = None
+    # An approval vote's edited deliverable, already stored as a version (the latest one wins).
+    edited_deliverable_id: int | None = None
+    edited_by: str = ""
 
 
 class GateOutcome(Model):

@@ -156,6 +156,8 @@ class ProjectWorkflow:
         self._last_synced: tuple[Phase, Status] | None = None
         self._ending = False
         self._follow_ups: set[asyncio.Task[None]] = set()
+        # Gates whose edited deliverable text (a quorum vote's) is being stored.
+        self._editing: set[str] = set()
 
     # --- queries, updates, signals --------------------------------------------------------
 
@@ -643,7 +645,7 @@ class ProjectWorkflow:
             if decision.plan_edits is not None:
                 gate.plan_edits = decision.plan_edits
             if not quorum_resolves(approvals, needed, decision.decision):
-                self._in_background(self._record_vote(vote))
+                self._in_background(self._record_vote(vote, gate, decision))
                 return DecisionResult(
                     gate_id=gate.id,
                     status=gate.status,
@@ -696,9 +698,46 @@ class ProjectWorkflow:
         await self._follow_up(gate, decision, now, edited_plan, edits, vote)
         return result
 
-    async def _record_vote(self, vote: VoteRecord) -> None:
-        """A quorum vote's own audit entry (idempotent per gate and approver)."""
+    async def _record_vote(
+        self, vote: VoteRecord, gate: GateView | None = None, decision: GateDecision | None = None
+    ) -> None:
+        """A quorum vote's own audit entry (idempotent per gate and approver); an approval vote's
+        edited deliverable text is stored at once, and the gate resolves with that version."""
         await workflow.execute_activity("record_vote", vote, **STORE)
+        if gate is not None and decision is not None and self._edits_deliverable(gate, decision):
+            self._editing.add(gate.id)
+            try:
+                gate.edited_deliverable_id = await self._store_deliverable_edit(gate, decision)
+                gate.edited_by = decision.approver
+            finally:
+                self._editing.discard(gate.id)
+
+    @staticmethod
+    def _edits_deliverable(gate: GateView, decision: GateDecision) -> bool:
+        return (
+            decision.deliverable_text is not None
+            and decision.decision == "approve"
+            and gate.deliverable_id is not None
+            and workflow.patched(PATCH_APPROVE_WITH_EDITS)
+        )
+
+    async def _store_deliverable_edit(self, gate: GateView, decision: GateDecision) -> int:
+        """The CEO's text becomes the deliverable's next version (stored by the activity: only its
+        id travels on); the task finishes with it."""
+        assert gate.deliverable_id is not None and decision.deliverable_text is not None
+        result: int = await workflow.execute_activity(
+            "record_deliverable_edit",
+            DeliverableEdit(
+                project_id=self.state.project_id,
+                gate_id=gate.id,
+                deliverable_id=gate.deliverable_id,
+                content=decision.deliverable_text,
+                author=decision.approver,
+            ),
+            result_type=int,
+            **STORE,
+        )
+        return result
 
     async def _follow_up(
         self,
@@ -713,27 +752,15 @@ class ProjectWorkflow:
         if vote is not None:
             await self._record_vote(vote)
         edited_deliverable: int | None = None
-        if (
-            decision.deliverable_text is not None
-            and decision.decision == "approve"
-            and gate.deliverable_id is not None
-            and workflow.patched(PATCH_APPROVE_WITH_EDITS)
-        ):
-            # The CEO's text becomes the deliverable's next version (stored by the activity: only
-            # its id travels on); the task finishes with it.
-            edited_deliverable = await workflow.execute_activity(
-                "record_deliverable_edit",
-                DeliverableEdit(
-                    project_id=self.state.project_id,
-                    gate_id=gate.id,
-                    deliverable_id=gate.deliverable_id,
-                    content=decision.deliverable_text,
-                    author=decision.approver,
-                ),
-                result_type=int,
-                **STORE,
-            )
+        if self._edits_deliverable(gate, decision):
+            edited_deliverable = await self._store_deliverable_edit(gate, decision)
             edits = f"deliverable edited: a new version by {decision.approver[:200]} (document {edited_deliverable})"
+        elif decision.decision == "approve" and (gate.edited_deliverable_id is not None or gate.id in self._editing):
+            # An earlier approver's edited text (a quorum vote): the gate resolves with that version.
+            await workflow.wait_condition(lambda: gate.id not in self._editing)
+            edited_deliverable = gate.edited_deliverable_id
+            if edited_deliverable is not None:
+                edits = f"deliverable edited: a new version by {gate.edited_by[:200]} (document {edited_deliverable})"
         if vote is not None:
             votes = ", ".join(f"{v.approver} {v.decision}" for v in gate.votes)
             edits = "; ".join(x for x in (edits, f"votes: {votes}") if x)

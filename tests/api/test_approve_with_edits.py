@@ -247,8 +247,29 @@ async def test_quorum_two_of_three(dev_env: WorkflowEnvironment, live_settings: 
         late = await http.post(url, json={"decision": "reject"}, headers=as_(CAROL))
         assert late.status_code == 409
 
-        # a high-risk deliverable: the first rejection resolves it at once
-        deliverable = await pending_gate(http, pid, "deliverable")
+        # a high-risk deliverable: alice approves with her edited text, bob's approval resolves it
+        # with alice's version
+        first_deliverable = await pending_gate(http, pid, "deliverable")
+        durl = f"/approvals/{first_deliverable['id']}/decision"
+        text = "# Alice's version\n\nWarmer copy.\n"
+        vote = await http.post(durl, json={"decision": "approve", "deliverable_text": text}, headers=as_(ALICE))
+        assert vote.status_code == 200 and vote.json()["status"] == "pending", vote.text
+        resolved = await http.post(durl, json={"decision": "approve"}, headers=as_(BOB))
+        assert resolved.status_code == 200 and resolved.json()["status"] == "approved", resolved.text
+        doc = (await http.get(f"/approvals/{first_deliverable['id']}")).json()["deliverable"]
+
+        async def alices_version() -> list[dict[str, Any]] | None:
+            found = (await http.get(f"/deliverables/{doc['id']}")).json()["versions"]
+            return found if found[-1]["author"] == "ceo:alice" else None
+
+        versions = await eventually(alices_version, "alice's version of the deliverable")
+
+        # the next high-risk deliverable: the first rejection resolves it at once
+        async def another() -> dict[str, Any] | None:
+            items = (await http.get("/approvals", params={"status": "pending", "project_id": pid})).json()["items"]
+            return next((g for g in items if g["kind"] == "deliverable" and g["id"] != first_deliverable["id"]), None)
+
+        deliverable = await eventually(another, "a second high-risk deliverable")
         no = await http.post(
             f"/approvals/{deliverable['id']}/decision",
             json={"decision": "reject", "comment": "off brand"},
@@ -260,13 +281,18 @@ async def test_quorum_two_of_three(dev_env: WorkflowEnvironment, live_settings: 
         async def audited() -> dict[str, Any] | None:
             d = (await http.get(f"/projects/{pid}")).json()
             gates = {x["gate_id"]: x for x in d["decisions"]}
-            return d if plan["id"] in gates and deliverable["id"] in gates else None
+            wanted = (plan["id"], first_deliverable["id"], deliverable["id"])
+            return d if all(g in gates for g in wanted) else None
 
         detail = await eventually(audited, "both decisions in the audit log")
         audit = {d["gate_id"]: d for d in detail["decisions"]}
         assert audit[plan["id"]]["approver"] == "bob"
         assert audit[plan["id"]]["edits"] == "votes: alice approve, bob approve"
         assert audit[deliverable["id"]]["edits"] == "votes: carol reject"
+        assert audit[first_deliverable["id"]]["edits"] == (
+            f"deliverable edited: a new version by alice (document {versions[-1]['document_id']}); "
+            "votes: alice approve, bob approve"
+        )
         assert (await http.post(f"/projects/{pid}/cancel")).status_code == 202
 
 
