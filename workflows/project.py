@@ -645,7 +645,12 @@ class ProjectWorkflow:
             if decision.plan_edits is not None:
                 gate.plan_edits = decision.plan_edits
             if not quorum_resolves(approvals, needed, decision.decision):
-                self._in_background(self._record_vote(vote, gate, decision))
+                if self._edits_deliverable(gate, decision):
+                    # Marked now, stored in the background: a resolving vote waits for this version.
+                    self._editing.add(gate.id)
+                    self._in_background(self._record_vote(vote, gate, decision))
+                else:
+                    self._in_background(self._record_vote(vote))
                 return DecisionResult(
                     gate_id=gate.id,
                     status=gate.status,
@@ -703,13 +708,13 @@ class ProjectWorkflow:
     ) -> None:
         """A quorum vote's own audit entry (idempotent per gate and approver); an approval vote's
         edited deliverable text is stored at once, and the gate resolves with that version."""
-        await workflow.execute_activity("record_vote", vote, **STORE)
-        if gate is not None and decision is not None and self._edits_deliverable(gate, decision):
-            self._editing.add(gate.id)
-            try:
+        try:
+            await workflow.execute_activity("record_vote", vote, **STORE)
+            if gate is not None and decision is not None:
                 gate.edited_deliverable_id = await self._store_deliverable_edit(gate, decision)
                 gate.edited_by = decision.approver
-            finally:
+        finally:
+            if gate is not None:
                 self._editing.discard(gate.id)
 
     @staticmethod
