@@ -230,8 +230,18 @@ class StoreActivities:
                 .order_by(col(Document.version).desc())
             ).all()
             latest = versions[0]
+            project = session.get(Project, edit.project_id)
+            owner, subject = (project.owner if project else "ceo"), base.title
             if latest.author_role == author and latest.content == edit.content and latest.id is not None:
-                return latest.id
+                # A retry: the version is there; the lesson (once per version) is made sure of.
+                doc_id = latest.id
+            else:
+                doc_id = self._add_version(base, latest, edit, author)
+        self._learn_from_edit(edit, owner, subject, doc_id)
+        return doc_id
+
+    def _add_version(self, base: Document, latest: Document, edit: DeliverableEdit, author: str) -> int:
+        with self._session() as session:
             doc = Document(
                 project_id=base.project_id,
                 kind=base.kind,
@@ -251,6 +261,22 @@ class StoreActivities:
             assert doc.id is not None
             log.info("deliverable %s: version %s by %s (gate %s)", base.id, doc.version, edit.author, edit.gate_id)
             return doc.id
+
+    def _learn_from_edit(self, edit: DeliverableEdit, owner: str, subject: str, document_id: int) -> None:
+        """The comment that came with an edited deliverable becomes a lesson of the project's owner
+        (once per edited version). Never fails the edit."""
+        if not edit.comment.strip():
+            return
+        try:
+            record_lesson(
+                self._settings.database_url,
+                owner,
+                edit.comment,
+                LessonSource(kind="edit", id=str(document_id), project_id=edit.project_id),
+                subject=subject,
+            )
+        except Exception:
+            log.exception("lesson from the edit of %s not recorded", edit.gate_id)
 
     @activity.defn(name="set_budget")
     async def set_budget(self, update: BudgetUpdate) -> None:

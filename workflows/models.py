@@ -911,6 +911,8 @@ class DeliverableEdit(Model):
     deliverable_id: int
     content: str
     author: str
+    # The approval's comment: why the CEO edited (it becomes a lesson of the project's owner).
+    comment: str = ""
 
 
 class BudgetUpdate(Model):

@@ -738,6 +738,7 @@ class ProjectWorkflow:
                 deliverable_id=gate.deliverable_id,
                 content=decision.deliverable_text,
                 author=decision.approver,
+                comment=decision.comment,
             ),
             result_type=int,
             **STORE,

@@ -21,7 +21,7 @@ from api.routers.pages import error_page, templates
 from api.schemas import ProjectCreate
 from boardroom.settings import Settings
 from workflows.ids import project_id_from_gate_id
-from workflows.models import DECISION_STATUS, AutoApprove, Channel, GateDecision
+from workflows.models import DECISION_STATUS, AutoApprove, Channel, GateDecision, GateStatus
 
 router = APIRouter(tags=["console"], include_in_schema=False, dependencies=[ApiKey], route_class=BrowserRoute)
 
@@ -201,6 +201,7 @@ def inbox(
     kind: str = "",
     risk: str = "",
     done: str = "",
+    votes: str = "",
 ) -> HTMLResponse:
     """Pending decisions, filtered by project, kind and risk; each decided in place."""
     project, kind, risk = project[:64], kind[:32], risk[:16]
@@ -212,9 +213,9 @@ def inbox(
     ]
     rows_by_id = {p.id: p for p in readmodel.list_projects(session, limit=200)[0]}
     projects = {pid: p.name for pid, p in rows_by_id.items()}
-    votes = readmodel.votes_for(session, [g.id for g in gates])
+    cast = readmodel.votes_for(session, [g.id for g in gates])
     shown = [
-        service.gate_out(settings, g, votes.get(g.id, []), service.approvals_for(rows_by_id.get(g.project_id), g.risk))
+        service.gate_out(settings, g, cast.get(g.id, []), service.approvals_for(rows_by_id.get(g.project_id), g.risk))
         for g in gates
     ]
     return templates.TemplateResponse(
@@ -228,6 +229,7 @@ def inbox(
             "risks": RISKS,
             "filters": {"project": project, "kind": kind, "risk": risk},
             "done": done[:80],
+            "votes": votes[:40],
             "refresh": 10,
             "live_events": "/events",
             "total": len(rows),
@@ -260,7 +262,7 @@ async def inbox_decide(
     if gate is None:
         return error_page(request, 404, "Decision not found", f"There is no decision {gate_id} (yet).")
     try:
-        await service.decide(
+        result = await service.decide(
             client,
             engine,
             GateDecision(
@@ -274,4 +276,8 @@ async def inbox_decide(
     except HTTPException as exc:
         titles = {403: "Not allowed", 404: "Decision not found", 409: "Already decided", 503: "Try again shortly"}
         return error_page(request, exc.status_code, titles.get(exc.status_code, "Not decided"), str(exc.detail))
+    if result.status == GateStatus.pending:
+        # A vote on a gate that needs several approvals: it waits for the others.
+        votes = f"{result.approvals}+of+{result.approvals_needed}+approvals"
+        return RedirectResponse(f"/inbox?done={gate_id}&votes={votes}", status_code=status.HTTP_303_SEE_OTHER)
     return RedirectResponse(f"/inbox?done={gate_id}", status_code=status.HTTP_303_SEE_OTHER)

@@ -97,8 +97,7 @@ async def test_plan_and_deliverable_approved_with_edits(
                 plan_edits=PlanEdits(tasks=[TaskEdit(id="no-such-task")]),
             ),
         )
-        query = dev_env.client.get_workflow_handle_for(ProjectWorkflow.run, f"project-{pid}")
-        await query.query(ProjectWorkflow.get_state)  # the signal has been handled before the query answers
+        await handle.query(ProjectWorkflow.get_state)  # the signal has been handled before the query answers
         still = (await http.get(f"/projects/{pid}")).json()
 
         assert [t["id"] for t in still["tasks"]] == ids
@@ -134,7 +133,8 @@ async def test_plan_and_deliverable_approved_with_edits(
         )
         assert too_long.status_code == 422
         took = await http.post(
-            f"/approvals/{gate['id']}/decision", json={"decision": "approve", "deliverable_text": text}
+            f"/approvals/{gate['id']}/decision",
+            json={"decision": "approve", "deliverable_text": text, "comment": "Keep the price copy under 50 words."},
         )
         assert took.status_code == 200 and took.json()["status"] == "approved", took.text
 
@@ -175,6 +175,11 @@ async def test_plan_and_deliverable_approved_with_edits(
         assert audit[gate["id"]]["edits"] == (
             f"deliverable edited: a new version by ceo (document {latest['document_id']})"
         )
+        # the comment that came with the edit is a lesson of the owner, from that version
+        lessons = (await http.get("/lessons")).json()["items"]
+        learned = [x for x in lessons if x["source_kind"] == "edit"]
+        assert [x["source_id"] for x in learned] == [str(latest["document_id"])], lessons
+        assert "50 words" in learned[0]["text"]
         assert (await http.post(f"/projects/{pid}/cancel")).status_code == 202
 
 
@@ -264,19 +269,28 @@ async def test_quorum_two_of_three(dev_env: WorkflowEnvironment, live_settings: 
 
         versions = await eventually(alices_version, "alice's version of the deliverable")
 
-        # the next high-risk deliverable: the first rejection resolves it at once
+        # the next high-risk deliverable: the first rejection resolves it at once, whatever the approvals
         async def another() -> dict[str, Any] | None:
             items = (await http.get("/approvals", params={"status": "pending", "project_id": pid})).json()["items"]
             return next((g for g in items if g["kind"] == "deliverable" and g["id"] != first_deliverable["id"]), None)
 
         deliverable = await eventually(another, "a second high-risk deliverable")
+        # alice approves it from the inbox form: the page says her vote waits for the others
+        voted = await http.post(
+            f"/inbox/{deliverable['id']}/decide",
+            data={"decision": "approve", "form_token": form_token(live_settings, f"decide:{deliverable['id']}")},
+            headers=as_(ALICE),
+        )
+        assert voted.status_code == 303, voted.text
+        page = await http.get(voted.headers["location"], headers=as_(ALICE))
+        assert f"Your approval of {deliverable['id']} is recorded (1 of 2 approvals)" in page.text
         no = await http.post(
             f"/approvals/{deliverable['id']}/decision",
             json={"decision": "reject", "comment": "off brand"},
             headers=as_(CAROL),
         )
         assert no.status_code == 200 and no.json()["status"] == "rejected", no.text
-        assert no.json()["approvals"] == 0 and no.json()["approvals_needed"] == 2
+        assert no.json()["approvals"] == 1 and no.json()["approvals_needed"] == 2
 
         async def audited() -> dict[str, Any] | None:
             d = (await http.get(f"/projects/{pid}")).json()
@@ -288,7 +302,7 @@ async def test_quorum_two_of_three(dev_env: WorkflowEnvironment, live_settings: 
         audit = {d["gate_id"]: d for d in detail["decisions"]}
         assert audit[plan["id"]]["approver"] == "bob"
         assert audit[plan["id"]]["edits"] == "votes: alice approve, bob approve"
-        assert audit[deliverable["id"]]["edits"] == "votes: carol reject"
+        assert audit[deliverable["id"]]["edits"] == "votes: alice approve, carol reject"
         assert audit[first_deliverable["id"]]["edits"] == (
             f"deliverable edited: a new version by alice (document {versions[-1]['document_id']}); "
             "votes: alice approve, bob approve"
