@@ -17,7 +17,8 @@ from boardroom.settings import Settings
 from store.db import session_scope
 from store.tables import Project
 from tests.api.conftest import AppClient
-from tests.api.test_lifecycle import eventually, pending_gate, worker
+from tests.api.test_lifecycle import pending_gate, worker
+from tests.waiting import eventually
 from workflows.models import GateDecision, PlanEdits, TaskEdit
 from workflows.project import ProjectWorkflow
 

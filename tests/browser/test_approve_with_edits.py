@@ -11,7 +11,8 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import Stack
-from tests.browser.test_approval_page import CSP_VIOLATIONS, DESKTOP, PHONE, eventually, new_page, pending_gate, shoot
+from tests.browser.test_approval_page import CSP_VIOLATIONS, DESKTOP, PHONE, new_page, pending_gate, shoot
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
