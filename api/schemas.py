@@ -224,6 +224,9 @@ class ApprovalItem(BaseModel):
     approve_url: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
+    # Quorum: the votes so far and how many approvals resolve the gate.
+    votes: list[VoteOut] = []
+    approvals_needed: int = 1
 
 
 class ApprovalList(BaseModel):

@@ -238,7 +238,16 @@ async def test_quorum_two_of_three(dev_env: WorkflowEnvironment, live_settings: 
         live = next(g for g in (await http.get(f"/projects/{pid}")).json()["gates"] if g["id"] == plan["id"])
         assert live["status"] == "pending" and live["approvals_needed"] == 2
         assert [(v["approver"], v["decision"]) for v in live["votes"]] == [("alice", "approve")]
-        assert (await http.get(f"/approvals/{plan['id']}")).json()["status"] == "pending"
+
+        async def vote_recorded() -> dict[str, Any] | None:
+            found = (await http.get(f"/approvals/{plan['id']}")).json()
+            return found if found["votes"] else None
+
+        one = await eventually(vote_recorded, "alice's vote in the read model")
+        assert one["status"] == "pending" and one["approvals_needed"] == 2
+        assert [(v["approver"], v["decision"], v["comment"]) for v in one["votes"]] == [
+            ("alice", "approve", "fine by me")
+        ]
 
         async def inbox_shows_the_vote() -> str | None:
             text = (await http.get("/inbox")).text
