@@ -9,25 +9,28 @@ from datetime import UTC
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.context import project_owner
 from boardroom.settings import Settings
 from store.db import get_engine
 from store.lessons import LessonSource, record_lesson
 from store.search import related_documents
-from store.tables import Decision, Gate, Project, utcnow
+from store.tables import Decision, Document, Gate, Project, Vote, utcnow
 from workflows.models import (
     MAX_RELATED_EXCERPT,
     BudgetUpdate,
     Channel,
     DecisionRecord,
+    DeliverableEdit,
     GateRecord,
     ReadModelUpdate,
     RelatedDocument,
     RelatedInput,
     RelatedOutput,
+    VoteRecord,
 )
 from workflows.notices import GateChannels, NotifyChannel
 
@@ -139,6 +142,7 @@ class StoreActivities:
                         token_id=record.token_id,
                         answers=record.answers or None,
                         decided_at=_aware(record.decided_at),
+                        edits=record.edits,
                     )
                 )
             gate = session.get(Gate, record.gate_id)
@@ -176,6 +180,109 @@ class StoreActivities:
             )
         except Exception:
             log.exception("lesson from the decision on %s not recorded", record.gate_id)
+
+    @activity.defn(name="record_vote")
+    async def record_vote(self, record: VoteRecord) -> None:
+        """Writes one vote of a gate that needs several approvals. Idempotent: one per gate and approver."""
+        await asyncio.to_thread(self._record_vote, record)
+
+    def _record_vote(self, record: VoteRecord) -> None:
+        with self._session() as session:
+            existing = session.exec(
+                select(Vote).where(Vote.gate_id == record.gate_id, Vote.approver == record.approver)
+            ).first()
+            if existing is not None:
+                return
+            session.add(
+                Vote(
+                    gate_id=record.gate_id,
+                    project_id=record.project_id,
+                    approver=record.approver,
+                    decision=record.decision,
+                    channel=record.channel.value,
+                    comment=record.comment,
+                    voted_at=_aware(record.voted_at),
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                # A retried activity raced its first attempt: the vote is already there.
+                session.rollback()
+
+    @activity.defn(name="record_deliverable_edit")
+    async def record_deliverable_edit(self, edit: DeliverableEdit) -> int:
+        """Stores the CEO's edited text as the deliverable's next version (author: the approver);
+        answers its document id. Idempotent: a retry finds the version it already wrote."""
+        return await asyncio.to_thread(self._record_deliverable_edit, edit)
+
+    def _record_deliverable_edit(self, edit: DeliverableEdit) -> int:
+        author = f"ceo:{edit.author}"[:100]
+        with self._session() as session:
+            base = session.get(Document, edit.deliverable_id)
+            if base is None or base.project_id != edit.project_id:
+                raise ApplicationError(
+                    f"deliverable {edit.deliverable_id} is not in project {edit.project_id}",
+                    type="UnknownDeliverable",
+                    non_retryable=True,
+                )
+            versions = session.exec(
+                select(Document)
+                .where(
+                    Document.project_id == base.project_id,
+                    Document.kind == base.kind,
+                    Document.task_id == base.task_id,
+                )
+                .order_by(col(Document.version).desc())
+            ).all()
+            latest = versions[0]
+            project = session.get(Project, edit.project_id)
+            owner, subject = (project.owner if project else "ceo"), base.title
+            if latest.author_role == author and latest.content == edit.content and latest.id is not None:
+                # A retry: the version is there; the lesson (once per version) is made sure of.
+                doc_id = latest.id
+            else:
+                doc_id = self._add_version(base, latest, edit, author)
+        self._learn_from_edit(edit, owner, subject, doc_id)
+        return doc_id
+
+    def _add_version(self, base: Document, latest: Document, edit: DeliverableEdit, author: str) -> int:
+        with self._session() as session:
+            doc = Document(
+                project_id=base.project_id,
+                kind=base.kind,
+                task_id=base.task_id,
+                version=latest.version + 1,
+                title=base.title,
+                content=edit.content,
+                # The files (a site's pages) stay the producer's; the CEO edited the text.
+                files=dict(latest.files) if latest.files else None,
+                author_role=author,
+                provider="ceo",
+                created_at=utcnow(),
+            )
+            session.add(doc)
+            session.commit()
+            session.refresh(doc)
+            assert doc.id is not None
+            log.info("deliverable %s: version %s by %s (gate %s)", base.id, doc.version, edit.author, edit.gate_id)
+            return doc.id
+
+    def _learn_from_edit(self, edit: DeliverableEdit, owner: str, subject: str, document_id: int) -> None:
+        """The comment that came with an edited deliverable becomes a lesson of the project's owner
+        (once per edited version). Never fails the edit."""
+        if not edit.comment.strip():
+            return
+        try:
+            record_lesson(
+                self._settings.database_url,
+                owner,
+                edit.comment,
+                LessonSource(kind="edit", id=str(document_id), project_id=edit.project_id),
+                subject=subject,
+            )
+        except Exception:
+            log.exception("lesson from the edit of %s not recorded", edit.gate_id)
 
     @activity.defn(name="set_budget")
     async def set_budget(self, update: BudgetUpdate) -> None:
@@ -222,4 +329,12 @@ class StoreActivities:
         )
 
     def activities(self) -> list[Callable[..., Any]]:
-        return [self.sync_project, self.open_gate, self.record_decision, self.set_budget, self.related_documents]
+        return [
+            self.sync_project,
+            self.open_gate,
+            self.record_decision,
+            self.set_budget,
+            self.related_documents,
+            self.record_vote,
+            self.record_deliverable_edit,
+        ]

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from store.tables import Decision, Document, Gate, IntegrationRecord, Project, Review
+from store.tables import Decision, Document, Gate, IntegrationRecord, Project, Review, Vote
 
 # A project in one of these states waits for nothing, whatever its gate rows still say.
 ENDED = ("completed", "failed", "cancelled")
@@ -123,6 +123,19 @@ def decisions_for(session: Session, project_id: str) -> Sequence[Decision]:
     return session.exec(
         select(Decision).where(Decision.project_id == project_id).order_by(col(Decision.decided_at))
     ).all()
+
+
+def votes_for(session: Session, gate_ids: Sequence[str]) -> dict[str, list[Vote]]:
+    """The quorum votes on these gates, oldest first, by gate id."""
+    out: dict[str, list[Vote]] = {}
+    if not gate_ids:
+        return out
+    rows = session.exec(
+        select(Vote).where(col(Vote.gate_id).in_(list(gate_ids))).order_by(col(Vote.voted_at), col(Vote.id))
+    )
+    for vote in rows:
+        out.setdefault(vote.gate_id, []).append(vote)
+    return out
 
 
 def integrations_for(session: Session, project_id: str) -> Sequence[IntegrationRecord]:

@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from activities.catalog import load_catalog
 from workflows.models import (
     MAX_ANSWERS,
+    MAX_EDIT_CRITERIA,
+    MAX_EDIT_CRITERION_CHARS,
+    MAX_EDIT_DELIVERABLE_CHARS,
+    MAX_EDIT_TASKS,
+    MAX_EDIT_TITLE_CHARS,
+    MAX_QUORUM,
     MAX_ROLE_BUDGET_USD,
     MAX_ROLE_BUDGETS,
     AutoApprove,
@@ -82,6 +88,9 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 # --- projects ----------------------------------------------------------------------------
 
 
+MAX_APPROVERS = 20
+
+
 class ProjectCreate(Input):
     goal: Goal
     name: ShortText | None = None
@@ -93,6 +102,18 @@ class ProjectCreate(Input):
     role_budgets_usd: Annotated[dict[RoleName, RoleUsd], Field(max_length=MAX_ROLE_BUDGETS)] | None = None
 
     _roles = field_validator("role_budgets_usd")(known_roles)
+
+    # Who may decide (empty: the project's approver) and how many of them must approve a
+    # high-risk gate (its first "no" resolves it at once).
+    approvers: Annotated[list[ShortText], Field(max_length=MAX_APPROVERS)] = []
+    quorum: Annotated[int, Field(ge=1, le=MAX_QUORUM, strict=True)] = 1
+
+    @model_validator(mode="after")
+    def _quorum_fits(self) -> ProjectCreate:
+        distinct = {a.strip().lstrip("@").casefold() for a in self.approvers}
+        if self.quorum > 1 and self.quorum > len(distinct):
+            raise ValueError(f"quorum {self.quorum} needs at least {self.quorum} distinct approvers")
+        return self
 
 
 class RoleBudgetsIn(Input):
@@ -143,6 +164,14 @@ class TaskOut(BaseModel):
     deliverable_id: int | None = None
 
 
+class VoteOut(BaseModel):
+    approver: str
+    decision: DecisionValue
+    channel: str
+    comment: str = ""
+    at: datetime
+
+
 class GateOut(BaseModel):
     id: str
     kind: GateKind
@@ -159,6 +188,9 @@ class GateOut(BaseModel):
     channel: Channel | None = None
     comment: str = ""
     approve_url: str | None = None
+    # Quorum: the votes so far and how many approvals resolve the gate.
+    votes: list[VoteOut] = []
+    approvals_needed: int = 1
 
 
 class DecisionLogOut(BaseModel):
@@ -168,6 +200,8 @@ class DecisionLogOut(BaseModel):
     channel: str
     comment: str = ""
     decided_at: datetime
+    # Approve with edits: what the approver changed; on a quorum gate, the votes.
+    edits: str = ""
 
 
 class ProjectDetail(BaseModel):
@@ -227,6 +261,9 @@ class ApprovalItem(BaseModel):
     approve_url: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
+    # Quorum: the votes so far and how many approvals resolve the gate.
+    votes: list[VoteOut] = []
+    approvals_needed: int = 1
 
 
 class ApprovalList(BaseModel):
@@ -269,6 +306,29 @@ class ApprovalDetail(ApprovalItem):
     qa_report: ReviewOut | None = None
 
 
+class TaskEditIn(Input):
+    """One kept task of an edited plan; a field left out keeps the planned value."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    title: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_EDIT_TITLE_CHARS)] | None
+    ) = None
+    risk: Risk | None = None
+    acceptance_criteria: (
+        Annotated[
+            list[Annotated[str, StringConstraints(max_length=MAX_EDIT_CRITERION_CHARS)]],
+            Field(max_length=MAX_EDIT_CRITERIA),
+        ]
+        | None
+    ) = None
+
+
+class PlanEditsIn(Input):
+    """The plan as approved: the tasks kept, in this order; a planned task left out is dropped."""
+
+    tasks: Annotated[list[TaskEditIn], Field(min_length=1, max_length=MAX_EDIT_TASKS)]
+
+
 class DecisionIn(Input):
     decision: DecisionValue
     comment: LongText = ""
@@ -278,6 +338,10 @@ class DecisionIn(Input):
         dict[Annotated[str, StringConstraints(max_length=100)], LongText], Field(max_length=MAX_ANSWERS)
     ] = {}
     budget_increase_usd: PositiveUsd | None = None
+    # Approve with edits (only with "approve"): the plan's tasks as kept, in order, with changes;
+    # or the deliverable's edited markdown (it becomes a new version by the approver).
+    plan_edits: PlanEditsIn | None = None
+    deliverable_text: Annotated[str, StringConstraints(max_length=MAX_EDIT_DELIVERABLE_CHARS)] | None = None
 
 
 class DecisionOut(BaseModel):
@@ -286,6 +350,9 @@ class DecisionOut(BaseModel):
     decided_by: str
     decided_at: datetime
     channel: Channel
+    # Quorum: approvals so far and how many resolve the gate (`status` stays pending before that).
+    approvals: int = 0
+    approvals_needed: int = 1
 
 
 # --- deliverables (the work product) -----------------------------------------------------
@@ -333,6 +400,8 @@ class VersionOut(BaseModel):
     document_id: int
     title: str
     provider: str
+    # Who wrote it: the producer's role, or "ceo:<approver>" for a version the CEO edited when approving.
+    author: str = ""
     created_at: datetime
     qa_score: float | None = None
     passed: bool | None = None

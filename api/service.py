@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -41,9 +41,11 @@ from api.schemas import (
     ProjectCreated,
     ProjectDetail,
     TaskOut,
+    VoteOut,
 )
+from approvals.policy import approvals_needed
 from boardroom.settings import DEFAULT_PRINCIPAL, Settings
-from store.tables import Gate, Project
+from store.tables import Gate, Project, Vote
 from workflows.ids import project_id_from_gate_id, project_workflow_id
 from workflows.models import (
     AutoApprove,
@@ -57,6 +59,7 @@ from workflows.models import (
     Policy,
     ProjectInput,
     ProjectState,
+    Risk,
     RoleBudgetState,
     RoleBudgetsUpdate,
     Status,
@@ -79,6 +82,7 @@ DEFAULT_BUDGET_USD = 50.0
 DECISION_ERRORS = {
     "UnknownGate": status.HTTP_404_NOT_FOUND,
     "AlreadyDecided": status.HTTP_409_CONFLICT,
+    "AlreadyVoted": status.HTTP_409_CONFLICT,
     "ApproverNotAllowed": status.HTTP_403_FORBIDDEN,
     "InvalidDecision": status.HTTP_422_UNPROCESSABLE_CONTENT,
 }
@@ -129,7 +133,7 @@ def name_from_goal(goal: str, limit: int = 60) -> str:
 
 
 def project_input(row: Project, role_budgets_usd: dict[str, float] | None = None) -> ProjectInput:
-    approvers = [row.owner] if row.owner and row.owner != "ceo" else []
+    approvers = list(row.approvers or []) or ([row.owner] if row.owner and row.owner != "ceo" else [])
     return ProjectInput(
         project_id=row.id,
         name=row.name,
@@ -139,6 +143,7 @@ def project_input(row: Project, role_budgets_usd: dict[str, float] | None = None
         policy=Policy(
             auto_approve=AutoApprove(row.auto_approve),
             approvers=approvers,
+            quorum=row.quorum or 1,
             role_budgets_usd=role_budgets_usd or {},
         ),
     )
@@ -161,6 +166,8 @@ async def start_project(
         idempotency_key=body.idempotency_key,
         budget_usd=body.budget_usd or DEFAULT_BUDGET_USD,
         auto_approve=body.auto_approve.value,
+        approvers=list(body.approvers) or None,
+        quorum=body.quorum,
         # Aware timestamps: SQLModel's UTCDateTime columns refuse naive ones.
         created_at=now,
         updated_at=now,
@@ -241,9 +248,26 @@ async def current_state(client: Client | None, row: Project) -> tuple[ProjectSta
         return stored, "snapshot" if stored else "created"
 
 
-def gate_out(settings: Settings, gate: Gate) -> GateOut:
+# What the workflow keeps on a gate for itself (not part of the API's gate).
+STATE_ONLY_GATE_FIELDS = {"deliverable_id", "reminders", "plan_edits", "edited_deliverable_id", "edited_by"}
+
+
+def approvals_for(project: Project | None, risk: str) -> int:
+    """How many approvals a gate of this risk needs in this project (its policy's quorum)."""
+    if project is None:
+        return 1
+    return approvals_needed(project.quorum or 1, project_input(project).policy.approvers, Risk(risk))
+
+
+def gate_out(settings: Settings, gate: Gate, votes: Sequence[Vote] = (), needed: int = 1) -> GateOut:
+    """A gate from the read model; `votes` and `needed` for a gate that needs several approvals."""
     pending = gate.status == GateStatus.pending.value
     return GateOut(
+        votes=[
+            VoteOut(approver=v.approver, decision=v.decision, channel=v.channel, comment=v.comment, at=v.voted_at)
+            for v in votes
+        ],  # type: ignore[arg-type]
+        approvals_needed=needed,
         id=gate.id,
         kind=gate.kind,  # type: ignore[arg-type]
         title=gate.title,
@@ -278,7 +302,7 @@ def build_detail(
             created = stored.created_at if stored else g.created_at
             gates.append(
                 GateOut(
-                    **g.model_dump(exclude={"deliverable_id", "reminders"}),
+                    **g.model_dump(exclude=STATE_ONLY_GATE_FIELDS),
                     approve_url=(
                         links.approve_url(settings, g.id, approver, created) if g.status == GateStatus.pending else None
                     ),
@@ -315,6 +339,7 @@ def build_detail(
             channel=d.channel,
             comment=d.comment,
             decided_at=d.decided_at,
+            edits=d.edits,
         )
         for d in readmodel.decisions_for(session, row.id)
     ]

@@ -246,6 +246,7 @@ def get_deliverable(
             document_id=doc.id or 0,
             title=doc.title,
             provider=doc.provider,
+            author=doc.author_role,
             created_at=doc.created_at,
             qa_score=by_doc[doc.id].score if doc.id in by_doc else None,
             passed=by_doc[doc.id].passed if doc.id in by_doc else None,

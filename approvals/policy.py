@@ -77,3 +77,26 @@ def reminder_due(created_at: datetime, now: datetime, reminders_sent: int, remin
     if reminder_s <= 0:
         return False
     return now >= created_at + timedelta(seconds=reminder_s * (reminders_sent + 1))
+
+
+def approvals_needed(quorum: int, approvers: Sequence[str], risk: Risk) -> int:
+    """How many approvals resolve a gate: `quorum` for high-risk gates when approvers are listed
+    (never more than there are distinct approvers), one otherwise."""
+    if Risk(risk) is not Risk.high or not approvers:
+        return 1
+    distinct = {normalize_approver(a) for a in approvers if normalize_approver(a)}
+    return max(1, min(int(quorum), len(distinct)))
+
+
+def has_voted(voters: Sequence[str], approver: str) -> bool:
+    """Whether this approver (compared as `normalize_approver` does) already voted."""
+    wanted = normalize_approver(approver)
+    return any(normalize_approver(v) == wanted for v in voters)
+
+
+def quorum_resolves(approvals: int, needed: int, decision: DecisionValue) -> bool:
+    """Whether a vote resolves the gate: the Nth approval, or the first rejection or request for
+    changes (one person's "no" is enough to stop; "yes" takes `needed` people)."""
+    if decision != "approve":
+        return True
+    return approvals >= needed

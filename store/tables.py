@@ -25,6 +25,9 @@ class Project(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
     budget_usd: float = 50.0
     auto_approve: str = Field(default="none", max_length=16)
+    # Who may decide and how many approvals a high-risk gate needs (Policy.approvers / quorum).
+    approvers: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    quorum: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     phase: str = Field(default="discovery", index=True, max_length=32)
     status: str = Field(default="running", index=True, max_length=32)
     pending_gates: int = 0
@@ -113,6 +116,24 @@ class Decision(SQLModel, table=True):
     token_id: str | None = Field(default=None, max_length=100)
     answers: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
     decided_at: datetime = Field(default_factory=utcnow)
+    # Approve with edits: what the approver changed (plan edits, a new deliverable version), and
+    # on a quorum gate the votes that resolved it.
+    edits: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class Vote(SQLModel, table=True):
+    """Audit log of a gate that needs several approvals (Policy.quorum): one entry per vote."""
+
+    __table_args__ = (UniqueConstraint("gate_id", "approver"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    gate_id: str = Field(index=True, max_length=100)
+    project_id: str = Field(index=True, max_length=64)
+    approver: str = Field(max_length=200)
+    decision: str = Field(max_length=16)
+    channel: str = Field(max_length=32)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    voted_at: datetime = Field(default_factory=utcnow)
 
 
 class UsageRecord(SQLModel, table=True):

@@ -36,6 +36,9 @@ PATCH_PLAN_VISIBLE = "plan-visible-before-approval"
 # Added while projects were live: research and planning get (and cite) the owner's earlier
 # projects' documents that match the goal; older runs replay without the lookup.
 PATCH_RELATED = "related-documents"
+# Added while projects were live: a plan approved with edits (tasks dropped, renamed, reordered,
+# risk or criteria changed) is the plan that runs; older runs never received an edited plan.
+PATCH_PLAN_EDITS = "plan-approve-with-edits"
 
 
 def plan_risk(plan: PlanOutput) -> Risk:
@@ -140,6 +143,8 @@ class DiscoveryWorkflow(GateClient):
                 )
             )
             if outcome.decision == "approve":
+                if outcome.plan is not None and workflow.patched(PATCH_PLAN_EDITS):
+                    plan = outcome.plan
                 break
             if revision >= data.policy.max_plan_revisions:
                 raise ApplicationError(

@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.base import BudgetRejected, GateClient, LegacyBudgetRejected, RoleBudgetRejected, add_usage
     from workflows.models import (
         GateKind,
+        GateOutcome,
         GateRequest,
         ProduceInput,
         ProduceOutput,
@@ -24,6 +25,10 @@ with workflow.unsafe.imports_passed_through():
         TaskStatus,
         Usage,
     )
+
+# Added while projects were live: a deliverable approved with the CEO's edited text finishes with
+# that version (older runs never received one).
+PATCH_EDITED_DELIVERABLE = "deliverable-approve-with-edits"
 
 
 @workflow.defn(name="produce-review")
@@ -126,6 +131,7 @@ class ProduceReviewWorkflow(GateClient):
                         )
                     )
                     if outcome.decision == "approve":
+                        deliverable = self._edited(deliverable, outcome)
                         return await self._finish(task.id, TaskStatus.accepted, rounds, review, deliverable)
                     if outcome.decision == "revise" and can_retry:
                         escalations += 1
@@ -153,12 +159,22 @@ class ProduceReviewWorkflow(GateClient):
                         continue
                     if outcome.decision == "reject":
                         return await self._finish(task.id, TaskStatus.dropped, rounds, review, deliverable)
+                    deliverable = self._edited(deliverable, outcome)
                 return await self._finish(task.id, TaskStatus.passed, rounds, review, deliverable)
         except (BudgetRejected, LegacyBudgetRejected) as err:
             # The CEO refused more budget for this task (or its role this month): it is dropped,
             # the project goes on.
             summary = err.message if isinstance(err, RoleBudgetRejected) else "budget not raised"
             return await self._finish(task.id, TaskStatus.dropped, rounds, review, deliverable, summary=summary)
+
+    @staticmethod
+    def _edited(deliverable: ProduceOutput, outcome: GateOutcome) -> ProduceOutput:
+        """The CEO's edited version (approve with edits) replaces the producer's last one."""
+        if outcome.decision != "approve" or outcome.deliverable_id is None:
+            return deliverable
+        if not workflow.patched(PATCH_EDITED_DELIVERABLE):
+            return deliverable
+        return deliverable.model_copy(update={"deliverable_id": outcome.deliverable_id})
 
     async def _progress(
         self,

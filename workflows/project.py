@@ -14,7 +14,20 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from approvals.policy import approver_allowed, auto_approves, expiry_default
+    from approvals.edits import (
+        apply_plan_edits,
+        deliverable_edit_problem,
+        describe_plan_edits,
+        plan_edits_problem,
+    )
+    from approvals.policy import (
+        approvals_needed,
+        approver_allowed,
+        auto_approves,
+        expiry_default,
+        has_voted,
+        quorum_resolves,
+    )
     from workflows.base import (
         SIGNAL_GATE_RESOLVED,
         SIGNAL_OPEN_GATE,
@@ -33,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         Channel,
         DecisionRecord,
         DecisionResult,
+        DeliverableEdit,
         DiscoveryInput,
         ExecutionInput,
         GateDecision,
@@ -42,11 +56,13 @@ with workflow.unsafe.imports_passed_through():
         GateRequest,
         GateStatus,
         GateView,
+        GateVote,
         IntegrationResult,
         IntegrationView,
         LaunchInput,
         Phase,
         PhaseMark,
+        Plan,
         PlanUpdate,
         ProjectInput,
         ProjectState,
@@ -60,6 +76,7 @@ with workflow.unsafe.imports_passed_through():
         TaskProgress,
         TaskStatus,
         TaskView,
+        VoteRecord,
     )
     from workflows.notices import GateChannels, send_gate_notices
     from workflows.operations import OperationsReviewWorkflow, publication
@@ -92,6 +109,12 @@ PATCH_PHASE_NOTICE = "slack-notice-per-phase"
 # Added while projects were live: a gate decided while the policy was recording its automatic
 # approval used to fail the project (AlreadyDecided raised in the open_gate handler).
 PATCH_AUTO_APPROVE_AFTER_DECISION = "auto-approve-yields-to-decision"
+# Added while projects were live: a plan approved with edits runs as edited, and a deliverable
+# approved with edited text gets the CEO's version (older runs never carried edits).
+PATCH_APPROVE_WITH_EDITS = "approve-with-edits"
+# Added while projects were live: high-risk gates of a policy with `quorum` > 1 collect one vote
+# per listed approver and resolve at the Nth approval or the first "no" (older runs: one decision).
+PATCH_QUORUM = "gate-quorum-votes"
 
 # What a phase change tells the CEO's Slack channel (the notice adds the project page link).
 PHASE_NOTICES = {
@@ -138,6 +161,8 @@ class ProjectWorkflow:
         self._last_synced: tuple[Phase, Status] | None = None
         self._ending = False
         self._follow_ups: set[asyncio.Task[None]] = set()
+        # Gates whose edited deliverable text (a quorum vote's) is being stored.
+        self._editing: set[str] = set()
 
     # --- queries, updates, signals --------------------------------------------------------
 
@@ -568,12 +593,19 @@ class ProjectWorkflow:
                     f"'{decision.approver}' may not decide this gate (allowed: {', '.join(allowed)})",
                     "ApproverNotAllowed",
                 )
+            if gate.votes and has_voted([v.approver for v in gate.votes], decision.approver):
+                approvals = sum(1 for v in gate.votes if v.decision == "approve")
+                raise rejected(
+                    f"'{decision.approver}' already voted on gate '{gate.id}' "
+                    f"({approvals} of {gate.approvals_needed} approvals so far); a vote is cast once",
+                    "AlreadyVoted",
+                )
         return gate
 
-    @staticmethod
-    def _external_problem(gate: GateView, decision: GateDecision) -> str | None:
+    def _external_problem(self, gate: GateView, decision: GateDecision) -> str | None:
         """Why a decision from outside (update or signal) is refused, beyond `_check`: it claims a
-        channel only the workflow takes (policy, expiry), or its text is unbounded."""
+        channel only the workflow takes (policy, expiry), its text is unbounded, or its edits do
+        not fit the gate (approve with edits)."""
         if decision.channel in INTERNAL_CHANNELS:
             return f"the '{decision.channel.value}' channel is the workflow's own; a decision cannot claim it"
         if len(decision.comment) > MAX_DECISION_TEXT or len(decision.approver) > 200:
@@ -587,13 +619,87 @@ class ProjectWorkflow:
                 return f"answers must be for this gate's questions ({', '.join(sorted(asked)) or 'none'})"
             if any(len(text) > MAX_DECISION_TEXT for text in decision.answers.values()):
                 return f"each answer is limited to {MAX_DECISION_TEXT} characters"
-        return None
+        return self._edit_problem(gate, decision)
+
+    def _edit_problem(self, gate: GateView, decision: GateDecision) -> str | None:
+        """Approve with edits: plan edits only on a plan gate, edited text only on a gate with a
+        deliverable, both only with an approval, and within bounds (approvals/edits.py)."""
+        if decision.plan_edits is None and decision.deliverable_text is None:
+            return None
+        if decision.decision != "approve":
+            return "edits come with an approval; to send the work back, request changes with a comment"
+        if decision.plan_edits is not None:
+            if gate.kind != GateKind.plan:
+                return f"plan edits are for plan gates; this is a {gate.kind.value} gate"
+            return plan_edits_problem(self.state.plan, decision.plan_edits)
+        assert decision.deliverable_text is not None
+        if gate.kind not in (GateKind.deliverable, GateKind.escalation) or gate.deliverable_id is None:
+            return f"an edited deliverable is for a gate with a deliverable; this is a {gate.kind.value} gate"
+        return deliverable_edit_problem(decision.deliverable_text)
 
     async def _apply(self, gate: GateView, decision: GateDecision) -> DecisionResult:
         if gate.status != GateStatus.pending:
             # Two decisions validated in the same activation: only the first takes effect.
             self._check(decision)
         now = workflow.now()
+        vote: VoteRecord | None = None
+        needed = approvals_needed(self._policy.quorum, self._policy.approvers, gate.risk)
+        if needed > 1 and decision.channel not in INTERNAL_CHANNELS and workflow.patched(PATCH_QUORUM):
+            # One vote per listed approver: the Nth approval or the first "no" resolves the gate.
+            gate.approvals_needed = needed
+            gate.votes.append(
+                GateVote(
+                    approver=decision.approver,
+                    decision=decision.decision,
+                    channel=decision.channel,
+                    at=now,
+                    comment=decision.comment,
+                )
+            )
+            vote = VoteRecord(
+                project_id=self.state.project_id,
+                gate_id=gate.id,
+                approver=decision.approver,
+                decision=decision.decision,
+                channel=decision.channel,
+                comment=decision.comment,
+                voted_at=now,
+            )
+            approvals = sum(1 for v in gate.votes if v.decision == "approve")
+            if decision.plan_edits is not None:
+                gate.plan_edits = decision.plan_edits
+            if not quorum_resolves(approvals, needed, decision.decision):
+                if self._edits_deliverable(gate, decision):
+                    # Marked now, stored in the background: a resolving vote waits for this version.
+                    self._editing.add(gate.id)
+                    self._in_background(self._record_vote(vote, gate, decision))
+                else:
+                    self._in_background(self._record_vote(vote))
+                return DecisionResult(
+                    gate_id=gate.id,
+                    status=gate.status,
+                    decided_by=decision.approver,
+                    decided_at=now,
+                    channel=decision.channel,
+                    approvals=approvals,
+                    approvals_needed=needed,
+                )
+            if decision.decision == "approve" and decision.plan_edits is None and gate.plan_edits is not None:
+                # An earlier approver's edits stand unless the last one sent their own.
+                decision = decision.model_copy(update={"plan_edits": gate.plan_edits})
+        edited_plan: Plan | None = None
+        edits = ""
+        if (
+            gate.kind == GateKind.plan
+            and decision.decision == "approve"
+            and decision.plan_edits is not None
+            and self.state.plan is not None
+            and workflow.patched(PATCH_APPROVE_WITH_EDITS)
+        ):
+            # Checked by the validator (or the signal handler) in this activation: it applies.
+            edits = describe_plan_edits(self.state.plan, decision.plan_edits)
+            edited_plan = apply_plan_edits(self.state.plan, decision.plan_edits)
+            self.plan_updated(PlanUpdate(plan=edited_plan, revision=self.state.plan_revision))
         gate.status = DECISION_STATUS[decision.decision]
         gate.decision = decision.decision
         gate.decided_by = decision.approver
@@ -609,18 +715,85 @@ class ProjectWorkflow:
             decided_by=decision.approver,
             decided_at=now,
             channel=decision.channel,
+            approvals=sum(1 for v in gate.votes if v.decision == "approve"),
+            approvals_needed=needed if vote is not None else 1,
         )
         if workflow.patched(PATCH_FAST_DECIDE):
             # The decision has taken effect (state, status, search attributes): answer now and
             # record, notify and sync in the background, which `_drain` waits for.
             self._recompute()
-            self._in_background(self._follow_up(gate, decision, now))
+            self._in_background(self._follow_up(gate, decision, now, edited_plan, edits, vote))
             return result
-        await self._follow_up(gate, decision, now)
+        await self._follow_up(gate, decision, now, edited_plan, edits, vote)
         return result
 
-    async def _follow_up(self, gate: GateView, decision: GateDecision, now: datetime) -> None:
+    async def _record_vote(
+        self, vote: VoteRecord, gate: GateView | None = None, decision: GateDecision | None = None
+    ) -> None:
+        """A quorum vote's own audit entry (idempotent per gate and approver); an approval vote's
+        edited deliverable text is stored at once, and the gate resolves with that version."""
+        try:
+            await workflow.execute_activity("record_vote", vote, **STORE)
+            if gate is not None and decision is not None:
+                gate.edited_deliverable_id = await self._store_deliverable_edit(gate, decision)
+                gate.edited_by = decision.approver
+        finally:
+            if gate is not None:
+                self._editing.discard(gate.id)
+
+    @staticmethod
+    def _edits_deliverable(gate: GateView, decision: GateDecision) -> bool:
+        return (
+            decision.deliverable_text is not None
+            and decision.decision == "approve"
+            and gate.deliverable_id is not None
+            and workflow.patched(PATCH_APPROVE_WITH_EDITS)
+        )
+
+    async def _store_deliverable_edit(self, gate: GateView, decision: GateDecision) -> int:
+        """The CEO's text becomes the deliverable's next version (stored by the activity: only its
+        id travels on); the task finishes with it."""
+        assert gate.deliverable_id is not None and decision.deliverable_text is not None
+        result: int = await workflow.execute_activity(
+            "record_deliverable_edit",
+            DeliverableEdit(
+                project_id=self.state.project_id,
+                gate_id=gate.id,
+                deliverable_id=gate.deliverable_id,
+                content=decision.deliverable_text,
+                author=decision.approver,
+                comment=decision.comment,
+            ),
+            result_type=int,
+            **STORE,
+        )
+        return result
+
+    async def _follow_up(
+        self,
+        gate: GateView,
+        decision: GateDecision,
+        now: datetime,
+        edited_plan: Plan | None = None,
+        edits: str = "",
+        vote: VoteRecord | None = None,
+    ) -> None:
         """Audit record, budget, the waiting workflow told, read model synced — in this order."""
+        if vote is not None:
+            await self._record_vote(vote)
+        edited_deliverable: int | None = None
+        if self._edits_deliverable(gate, decision):
+            edited_deliverable = await self._store_deliverable_edit(gate, decision)
+            edits = f"deliverable edited: a new version by {decision.approver[:200]} (document {edited_deliverable})"
+        elif decision.decision == "approve" and (gate.edited_deliverable_id is not None or gate.id in self._editing):
+            # An earlier approver's edited text (a quorum vote): the gate resolves with that version.
+            await workflow.wait_condition(lambda: gate.id not in self._editing)
+            edited_deliverable = gate.edited_deliverable_id
+            if edited_deliverable is not None:
+                edits = f"deliverable edited: a new version by {gate.edited_by[:200]} (document {edited_deliverable})"
+        if vote is not None:
+            votes = ", ".join(f"{v.approver} {v.decision}" for v in gate.votes)
+            edits = "; ".join(x for x in (edits, f"votes: {votes}") if x)
         await workflow.execute_activity(
             "record_decision",
             DecisionRecord(
@@ -633,6 +806,7 @@ class ProjectWorkflow:
                 token_id=decision.token_id,
                 answers=decision.answers,
                 decided_at=now,
+                edits=edits,
             ),
             **STORE,
         )
@@ -661,6 +835,8 @@ class ProjectWorkflow:
                     answers=decision.answers,
                     decided_by=decision.approver,
                     channel=decision.channel,
+                    plan=edited_plan,
+                    deliverable_id=edited_deliverable,
                 ),
             )
         except FailureError as err:

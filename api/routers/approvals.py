@@ -20,8 +20,9 @@ from api.schemas import (
     errors,
 )
 from api.service import gate_out
+from store.tables import Project
 from workflows.ids import project_id_from_gate_id
-from workflows.models import Channel, GateDecision, GateStatus
+from workflows.models import Channel, GateDecision, GateStatus, PlanEdits
 
 router = APIRouter(prefix="/approvals", tags=["approvals"], dependencies=[ApiKey])
 
@@ -39,9 +40,16 @@ def list_approvals(
     rows = readmodel.list_gates(
         session, status=status.value if status else None, project_id=project_id, limit=limit, offset=offset
     )
-    return ApprovalList(
-        items=[ApprovalItem(**gate_out(settings, g).model_dump(), project_id=g.project_id) for g in rows]
-    )
+    votes = readmodel.votes_for(session, [g.id for g in rows])
+    projects: dict[str, Project | None] = {}
+    items = []
+    for g in rows:
+        if g.project_id not in projects:
+            projects[g.project_id] = readmodel.get_project(session, g.project_id)
+        needed = service.approvals_for(projects[g.project_id], g.risk)
+        out = gate_out(settings, g, votes.get(g.id, []), needed)
+        items.append(ApprovalItem(**out.model_dump(), project_id=g.project_id))
+    return ApprovalList(items=items)
 
 
 @router.get("/{gate_id}", response_model=ApprovalDetail, responses=errors(401, 403, 404))
@@ -55,7 +63,8 @@ def get_approval(gate_id: str, settings: SettingsDep, session: SessionDep) -> Ap
     review = readmodel.review_for_document(session, doc.id if doc else None) or readmodel.latest_review(
         session, gate.project_id, gate.task_id
     )
-    out = gate_out(settings, gate)
+    votes = readmodel.votes_for(session, [gate.id]).get(gate.id, [])
+    out = gate_out(settings, gate, votes, service.approvals_for(project, gate.risk))
     return ApprovalDetail(
         **out.model_dump(),
         project_id=gate.project_id,
@@ -98,6 +107,8 @@ async def decide_approval(
             answers=body.answers,
             channel=Channel.api,
             budget_increase_usd=body.budget_increase_usd,
+            plan_edits=PlanEdits.model_validate(body.plan_edits.model_dump()) if body.plan_edits else None,
+            deliverable_text=body.deliverable_text,
         ),
     )
     return DecisionOut(**result.model_dump())

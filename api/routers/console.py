@@ -21,7 +21,7 @@ from api.routers.pages import error_page, forged_form, templates
 from api.schemas import ProjectCreate
 from boardroom.settings import Settings
 from workflows.ids import project_id_from_gate_id
-from workflows.models import DECISION_STATUS, AutoApprove, Channel, GateDecision
+from workflows.models import DECISION_STATUS, AutoApprove, Channel, GateDecision, GateStatus
 
 router = APIRouter(tags=["console"], include_in_schema=False, dependencies=[ApiKey], route_class=BrowserRoute)
 
@@ -65,8 +65,18 @@ def new_project_form(request: Request, settings: SettingsDep) -> HTMLResponse:
 
 def _validation_message(exc: ValidationError) -> str:
     first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or "input"
-    labels = {"goal": "Goal", "name": "Name", "budget_usd": "Budget", "auto_approve": "Approval policy"}
+    field = ".".join(str(p) for p in first.get("loc", ()))
+    if not field:
+        # A rule across fields (a quorum larger than the approvers): its message says it all.
+        return str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    labels = {
+        "goal": "Goal",
+        "name": "Name",
+        "budget_usd": "Budget",
+        "auto_approve": "Approval policy",
+        "approvers": "Approvers",
+        "quorum": "Approvals needed",
+    }
     return f"{labels.get(field, field)}: {first.get('msg', 'invalid')}"
 
 
@@ -81,6 +91,14 @@ async def new_project_submit(
     data: dict[str, Any] = {"goal": form.get("goal", ""), "auto_approve": form.get("auto_approve") or "none"}
     if form.get("name", "").strip():
         data["name"] = form["name"]
+    approvers = [a.strip() for a in form.get("approvers", "").split(",") if a.strip()]
+    if approvers:
+        data["approvers"] = approvers
+    quorum = form.get("quorum", "").strip()
+    if quorum and quorum != "1":
+        if not quorum.isdigit():
+            return _new_form(request, settings, error="Approvals needed: enter a whole number", form=form, code=422)
+        data["quorum"] = int(quorum)
     budget = form.get("budget_usd", "").strip()
     if budget:
         try:
@@ -167,6 +185,7 @@ def inbox(
     kind: str = "",
     risk: str = "",
     done: str = "",
+    votes: str = "",
 ) -> HTMLResponse:
     """Pending decisions, filtered by project, kind and risk; each decided in place."""
     project, kind, risk = project[:64], kind[:32], risk[:16]
@@ -176,18 +195,25 @@ def inbox(
         for g in rows
         if (not project or g.project_id == project) and (not kind or g.kind == kind) and (not risk or g.risk == risk)
     ]
-    projects = {p.id: p.name for p in readmodel.list_projects(session, limit=200)[0]}
+    rows_by_id = {p.id: p for p in readmodel.list_projects(session, limit=200)[0]}
+    projects = {pid: p.name for pid, p in rows_by_id.items()}
+    cast = readmodel.votes_for(session, [g.id for g in gates])
+    shown = [
+        service.gate_out(settings, g, cast.get(g.id, []), service.approvals_for(rows_by_id.get(g.project_id), g.risk))
+        for g in gates
+    ]
     return templates.TemplateResponse(
         request,
         "inbox.html",
         {
-            "gates": [(service.gate_out(settings, g), projects.get(g.project_id, g.project_id)) for g in gates],
+            "gates": [(out, projects.get(g.project_id, g.project_id)) for out, g in zip(shown, gates, strict=True)],
             "tokens": {g.id: form_token(settings, f"decide:{g.id}") for g in gates},
             "projects": projects,
             "kinds": KINDS,
             "risks": RISKS,
             "filters": {"project": project, "kind": kind, "risk": risk},
             "done": done[:80],
+            "votes": votes[:40],
             "refresh": 10,
             "live_events": "/events",
             "total": len(rows),
@@ -220,7 +246,7 @@ async def inbox_decide(
     if gate is None:
         return error_page(request, 404, "Decision not found", f"There is no decision {gate_id} (yet).")
     try:
-        await service.decide(
+        result = await service.decide(
             client,
             engine,
             GateDecision(
@@ -234,4 +260,8 @@ async def inbox_decide(
     except HTTPException as exc:
         titles = {403: "Not allowed", 404: "Decision not found", 409: "Already decided", 503: "Try again shortly"}
         return error_page(request, exc.status_code, titles.get(exc.status_code, "Not decided"), str(exc.detail))
+    if result.status == GateStatus.pending:
+        # A vote on a gate that needs several approvals: it waits for the others.
+        votes = f"{result.approvals}+of+{result.approvals_needed}+approvals"
+        return RedirectResponse(f"/inbox?done={gate_id}&votes={votes}", status_code=status.HTTP_303_SEE_OTHER)
     return RedirectResponse(f"/inbox?done={gate_id}", status_code=status.HTTP_303_SEE_OTHER)

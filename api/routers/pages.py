@@ -20,12 +20,13 @@ from sqlmodel import Session
 from api import links, readmodel, service
 from api.auth import BrowserRoute
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
+from api.edit_forms import deliverable_text_from_form, plan_edits_from_form
 from api.forms import form_token as console_form_token
 from api.markdown import render_markdown
 from api.payload_guard import PayloadTooLarge
 from approvals.tokens import TokenClaims, TokenError, ensure_unused, verify
 from boardroom.settings import Settings
-from store.tables import Document, Gate, Project, Review
+from store.tables import Document, Gate, Project, Review, Vote
 from workflows.ids import project_id_from_gate_id
 from workflows.models import (
     DECISION_STATUS,
@@ -191,6 +192,13 @@ class GateContext:
     review: Review | None = None
     cost: Cost = field(default_factory=Cost)
     plan: Plan | None = None
+    # Quorum (Policy.quorum on high-risk gates): the votes so far and how many approvals it takes.
+    votes: list[Vote] = field(default_factory=list)
+    approvals_needed: int = 1
+
+    @property
+    def approvals(self) -> int:
+        return sum(1 for v in self.votes if v.decision == "approve")
 
 
 def gate_view(row: Gate) -> GateView:
@@ -267,14 +275,15 @@ async def load_gate(request: Request, token: str) -> GateContext:
     cost = state.cost.model_copy() if state else Cost(usd=project.cost_usd if project else 0.0)
     cost.budget_usd = cost.budget_usd or (project.budget_usd if project else 0.0)
 
-    def extras(session: Session) -> tuple[Document | None, Review | None]:
+    def extras(session: Session) -> tuple[Document | None, Review | None, list[Vote]]:
         doc = readmodel.get_document(session, gate.deliverable_id)
         review = readmodel.review_for_document(session, doc.id if doc else None)
         if review is None and project_id:
             review = readmodel.latest_review(session, project_id, gate.task_id)
-        return doc, review
+        return doc, review, readmodel.votes_for(session, [gate.id]).get(gate.id, [])
 
-    doc, review = await service.in_session(engine, extras)
+    doc, review, votes = await service.in_session(engine, extras)
+    needed = service.approvals_for(project, gate.risk)
     plan = None
     if gate.kind == GateKind.plan and project is not None:
         # The plan under decision lives in the workflow's state: show its tasks, not just a summary.
@@ -283,7 +292,17 @@ async def load_gate(request: Request, token: str) -> GateContext:
         except Exception:
             live = state
         plan = live.plan if live else None
-    return GateContext(claims=claims, gate=gate, project=project, deliverable=doc, review=review, cost=cost, plan=plan)
+    return GateContext(
+        claims=claims,
+        gate=gate,
+        project=project,
+        deliverable=doc,
+        review=review,
+        cost=cost,
+        plan=plan,
+        votes=list(votes),
+        approvals_needed=needed,
+    )
 
 
 def _render_gate(
@@ -332,6 +351,14 @@ async def approval_submit(request: Request, token: str) -> HTMLResponse:
         return error_page(request, exc.code, exc.title, exc.message)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     decision = form.get("decision", "")
+    plan_edits = deliverable_text = None
+    if decision == "approve":
+        plan_edits = plan_edits_from_form(ctx.plan if ctx.gate.kind == GateKind.plan else None, form)
+        deliverable_text = deliverable_text_from_form(ctx.deliverable.content if ctx.deliverable else None, form)
+        if plan_edits is not None and not plan_edits.tasks:
+            return _render_gate(
+                request, token, ctx, error="Keep at least one task (or reject the plan).", code=422, form=form
+            )
     comment = form.get("comment", "").strip()[:4000]
     answers = {
         q.id: form.get(f"answer_{q.id}", "").strip()[:4000]
@@ -359,10 +386,12 @@ async def approval_submit(request: Request, token: str) -> HTMLResponse:
                 answers=answers,
                 channel=Channel.web,
                 token_id=ctx.claims.token_id,
+                plan_edits=plan_edits,
+                deliverable_text=deliverable_text,
             ),
         )
     except PayloadTooLarge:
-        return _render_gate(request, token, ctx, error="Your answers are too long; shorten them.", code=413, form=form)
+        return _render_gate(request, token, ctx, error="Your text is too long; shorten it.", code=413, form=form)
     except HTTPException as exc:
         detail = str(exc.detail)
         if exc.status_code == status.HTTP_409_CONFLICT:

@@ -24,7 +24,7 @@ from api import readmodel, service
 from api.schemas import SlackAck, errors
 from approvals.slack_blocks import SlackAction, decided_blocks, decided_text, parse_block_action
 from boardroom.settings import Settings
-from workflows.models import Channel, GateDecision
+from workflows.models import Channel, GateDecision, GateStatus
 
 router = APIRouter(prefix="/slack", tags=["slack"])
 log = logging.getLogger("boardroom.slack")
@@ -165,6 +165,21 @@ async def apply_action(app: FastAPI, action: SlackAction) -> None:
         project = readmodel.get_project(session, gate.project_id) if gate else None
         return (gate.title if gate else action.gate_id, project.name if project else "")
 
+    if result.status == GateStatus.pending:
+        # A vote on a gate that needs several approvals: the buttons stay for the other approvers.
+        log.info(
+            "slack: %s vote by %s (%s of %s)",
+            action.gate_id,
+            result.decided_by,
+            result.approvals,
+            result.approvals_needed,
+        )
+        await _reply(
+            action,
+            f"Your approval is recorded ({result.approvals} of {result.approvals_needed} approvals); "
+            "the decision is taken once enough approvers approve, or at the first rejection.",
+        )
+        return
     title, project_name = await service.in_session(engine, names)
     log.info("slack: %s %s by %s", action.gate_id, result.status.value, result.decided_by)
     blocks = decided_blocks(

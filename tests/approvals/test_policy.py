@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from approvals.policy import (
+    approvals_needed,
     approver_allowed,
     auto_approves,
     expiry_default,
     gate_expires_at,
+    has_voted,
+    quorum_resolves,
     reminder_due,
 )
 from workflows.models import AutoApprove, GateKind, Risk
@@ -78,3 +81,23 @@ def test_expiry_and_reminders() -> None:
     assert not reminder_due(created, created + timedelta(hours=30), 1, 24 * 3600)
     assert reminder_due(created, created + timedelta(hours=48), 1, 24 * 3600)
     assert not reminder_due(created, created + timedelta(days=9), 0, 0)
+
+
+def test_quorum_applies_to_high_risk_gates_with_listed_approvers() -> None:
+    three = ["alice", "bob", "carol"]
+    assert approvals_needed(2, three, R.high) == 2
+    assert approvals_needed(2, three, R.medium) == 1  # only high-risk gates ask several people
+    assert approvals_needed(2, three, R.low) == 1
+    assert approvals_needed(3, [], R.high) == 1  # nobody listed: anyone decides, once
+    assert approvals_needed(5, three, R.high) == 3  # never more than there are approvers
+    assert approvals_needed(2, ["Alice", "@alice", "bob"], R.high) == 2  # names compared normalised
+    assert approvals_needed(2, ["Alice", "@alice"], R.high) == 1
+
+
+def test_quorum_resolves_at_the_nth_approval_or_the_first_no() -> None:
+    assert not quorum_resolves(1, 2, "approve")
+    assert quorum_resolves(2, 2, "approve")
+    assert quorum_resolves(0, 2, "reject")
+    assert quorum_resolves(1, 3, "revise")
+    assert has_voted(["alice", "bob"], "@Bob")
+    assert not has_voted(["alice"], "carol")

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import column, insert, table
+
 from store.db import session_scope
 from store.tables import Document, Project
+
+# The columns of the first schema: rows added under an older migration (before the later columns).
+FIRST_PROJECT_COLUMNS = (
+    "id", "name", "goal", "owner", "workflow_id", "budget_usd", "auto_approve", "phase", "status",
+    "pending_gates", "cost_usd", "created_at", "updated_at",
+)  # fmt: skip
 
 
 def add_project(db_url: str, project_id: str, owner: str, name: str) -> None:
     now = datetime.now(UTC)
+    row = Project(
+        id=project_id, name=name, goal="a goal", owner=owner, workflow_id=f"project-{project_id}",
+        created_at=now, updated_at=now,
+    )  # fmt: skip
     with session_scope(db_url) as s:
-        s.add(
-            Project(
-                id=project_id,
-                name=name,
-                goal="a goal",
-                owner=owner,
-                workflow_id=f"project-{project_id}",
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        # A core insert of the first schema's columns: it works on a database at any migration.
+        first = Project.__table__.columns  # type: ignore[attr-defined]
+        old = table("project", *(column(c, first[c].type) for c in FIRST_PROJECT_COLUMNS))
+        s.execute(insert(old).values({c: getattr(row, c) for c in FIRST_PROJECT_COLUMNS}))
         s.commit()
 
 
