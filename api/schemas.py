@@ -99,6 +99,7 @@ class ProjectList(BaseModel):
     total: int
     limit: int
     offset: int
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last page")
 
 
 class TaskOut(BaseModel):
@@ -195,6 +196,7 @@ class ApprovalItem(BaseModel):
 
 class ApprovalList(BaseModel):
     items: list[ApprovalItem]
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last page")
 
 
 class DocumentOut(BaseModel):
