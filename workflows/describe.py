@@ -8,6 +8,7 @@ text is bounded: the UI shows it in a list row (summary) and in a Markdown panel
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,9 +23,17 @@ DETAILED_GATES = 5
 DECIDE = "decide"
 
 
+# Markdown that outside text (the CEO's goal, names, agents' titles and summaries) could use to
+# format, link or embed in the UI; escaped, so it shows as written.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>#])")
+
+
 def _clip(text: str, limit: int) -> str:
+    """One line of at most `limit` characters, Markdown escaped."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    if len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return _MARKDOWN.sub(r"\\\1", flat)
 
 
 def _money(usd: float) -> str:
@@ -38,12 +47,15 @@ def start_summary(data: ProjectInput) -> str:
 
 def start_details(data: ProjectInput, console_url: str | None = None) -> str:
     """Markdown for the workflow page: the goal, who owns and approves it, the budget and policy."""
-    approvers = ", ".join(data.policy.approvers) or f"anyone the API lets in (owner {data.owner})"
+    owner = _clip(data.owner, SUMMARY_CHARS)
+    approvers = (
+        ", ".join(_clip(a, SUMMARY_CHARS) for a in data.policy.approvers) or f"anyone the API lets in (owner {owner})"
+    )
     lines = [
         f"**Goal:** {_clip(data.goal, GOAL_CHARS)}",
         "",
         f"- **Project:** `{data.project_id}` ({_clip(data.name, SUMMARY_CHARS)})",
-        f"- **Owner:** {data.owner}",
+        f"- **Owner:** {owner}",
         f"- **Approvers:** {approvers}",
         f"- **Budget:** {_money(data.budget_usd)}",
         f"- **Auto-approve:** {data.policy.auto_approve.value}",
