@@ -13,9 +13,8 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from temporalio import activity
@@ -49,6 +48,9 @@ from workflows.models import (
     TeamOutput,
     Usage,
 )
+
+if TYPE_CHECKING:
+    import openai
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 from temporalio import activity
@@ -454,6 +453,8 @@ class ChannelActivities:
     def _post_slack(self, text: str) -> None:
         if not self._slack.configured:
             raise rejected("Slack is not configured (SLACK_BOT_TOKEN)")
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         try:
             # The gate notifier's client: the same base URL, timeout and bounded retries.
             self._slack._client().chat_postMessage(

@@ -24,15 +24,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import openai
-import requests
-import stripe
-from github import Auth, Consts, Github, GithubException, RateLimitExceededException
-from github.Repository import Repository
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from temporalio import activity
@@ -55,6 +48,18 @@ from workflows.models import (
     SlackNotice,
     ValidateLaunchInput,
 )
+
+if TYPE_CHECKING:
+    import stripe
+    from github import Github, GithubException
+    from github.Repository import Repository
+    from slack_sdk import WebClient
+
+# The Stripe, GitHub (PyGithub, requests) and Slack SDKs are imported by the functions that use
+# them, on first use: a worker that never launches a project never loads them (tens of MiB).
+
+# PyGithub's own default pacing of content writes (github.Consts.DEFAULT_SECONDS_BETWEEN_WRITES).
+GITHUB_SECONDS_BETWEEN_WRITES = 1.0
 
 IntegrationName = Literal["github", "stripe", "slack", "site"]
 
@@ -199,6 +204,8 @@ def _transient(message: str) -> ApplicationError:
 
 
 def _github_error(exc: Exception, doing: str) -> ApplicationError:
+    from github import GithubException, RateLimitExceededException
+
     if isinstance(exc, GithubException):
         status = exc.status
         message = f"GitHub {doing}: {status} {exc.message or ''}".strip()
@@ -217,6 +224,8 @@ def _is_rate_limited(exc: GithubException) -> bool:
 
 
 def _stripe_error(exc: stripe.StripeError, doing: str) -> ApplicationError:
+    import stripe
+
     message = f"Stripe {doing}: {type(exc).__name__}: {exc.user_message or exc}"
     if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
         return _fatal(AUTH_ERROR, message)
@@ -230,6 +239,8 @@ def _stripe_error(exc: stripe.StripeError, doing: str) -> ApplicationError:
 
 
 def _slack_error(exc: Exception, doing: str) -> ApplicationError:
+    from slack_sdk.errors import SlackApiError
+
     if isinstance(exc, SlackApiError):
         code = str(exc.response.get("error", "")) if exc.response is not None else ""
         status = exc.response.status_code if exc.response is not None else 0
@@ -251,7 +262,7 @@ class IntegrationActivities:
         self,
         settings: Settings,
         *,
-        github_write_interval_s: float | None = Consts.DEFAULT_SECONDS_BETWEEN_WRITES,
+        github_write_interval_s: float | None = GITHUB_SECONDS_BETWEEN_WRITES,
         reviewer: ComplianceReviewer | None = None,
     ) -> None:
         self.settings = settings
@@ -276,6 +287,8 @@ class IntegrationActivities:
     # -- clients ---------------------------------------------------------------------------
 
     def _github(self) -> Github:
+        from github import Auth, Consts, Github
+
         assert self.settings.github_token
         return Github(
             auth=Auth.Token(self.settings.github_token),
@@ -287,6 +300,8 @@ class IntegrationActivities:
         )
 
     def _stripe(self) -> tuple[stripe.StripeClient, stripe.HTTPXClient]:
+        import stripe
+
         assert self.settings.stripe_api_key
         http = stripe.HTTPXClient(timeout=30)
         base = self.settings.stripe_api_base
@@ -299,6 +314,8 @@ class IntegrationActivities:
         return client, http
 
     def _slack(self) -> WebClient:
+        from slack_sdk import WebClient
+
         base = self.settings.slack_api_url or "https://slack.com/api/"
         # slack-sdk joins method names onto the base, so it must end with '/'.
         return WebClient(
@@ -394,6 +411,8 @@ class IntegrationActivities:
             ruled = [
                 f"[{f.severity}] {f.code}{' in ' + f.file if f.file else ''}: {f.message}" for f in report.findings
             ]
+            import openai  # a reviewer is a model: its SDK is loaded by now (lazily, like the others)
+
             try:
                 extra = await self.reviewer(data.project_id, public, ruled)
             except (ApplicationError, openai.OpenAIError) as exc:
@@ -578,6 +597,9 @@ class IntegrationActivities:
     def _publish_github_sync(
         self, data: PublishInput, files: dict[str, str], has_site: bool = False
     ) -> IntegrationResult:
+        import requests
+        from github import GithubException
+
         gh = self._github()
         try:
             repo = self._ensure_repo(gh, data)
@@ -614,6 +636,8 @@ class IntegrationActivities:
         its requester speaks to the same base URL with the same token).
 
         Best effort, like the webhook: a plan or token that cannot have Pages still publishes."""
+        from github import GithubException
+
         url = f"{repo.url}/pages"
         source = {"branch": repo.default_branch or "main", "path": f"/{SITE_FOLDER}"}
         try:
@@ -636,6 +660,8 @@ class IntegrationActivities:
         return str(created.get("html_url") or ""), "enabled"
 
     def _ensure_repo(self, gh: Github, data: PublishInput) -> Repository:
+        from github import GithubException
+
         name = repo_name(data.name, data.project_id)
         org = self.settings.github_org
         owner = org or gh.get_user().login
@@ -660,6 +686,8 @@ class IntegrationActivities:
     @staticmethod
     def _put_file(repo: Repository, path: str, content: str, message: str) -> int:
         """Create, update or leave alone one file; 1 if a commit was made."""
+        from github import GithubException
+
         try:
             current = repo.get_contents(path)
         except GithubException as exc:
@@ -682,6 +710,8 @@ class IntegrationActivities:
 
         Best effort: a token without the hooks permission still publishes; the reason is kept.
         """
+        from github import GithubException
+
         url = self.settings.public_url.rstrip("/") + "/webhooks/github"
         host = (urllib.parse.urlsplit(url).hostname or "").lower()
         if host in ("localhost", "127.0.0.1", "::1", "0.0.0.0") or host.endswith(".localhost"):
@@ -748,6 +778,8 @@ class IntegrationActivities:
         return await self._record(data.project_id, result)
 
     async def _create_stripe_offer(self, data: PublishInput) -> IntegrationResult:
+        import stripe
+
         assert data.offer is not None
         offer = data.offer
         metadata = {"project_id": data.project_id}
@@ -846,6 +878,8 @@ class IntegrationActivities:
         return "\n".join(line for line in lines if line)
 
     def _post_slack(self, text: str) -> dict[str, str]:
+        from slack_sdk.errors import SlackApiError
+
         try:
             resp = self._slack().chat_postMessage(channel=self.settings.slack_channel, text=text, mrkdwn=True)
         except (SlackApiError, urllib.error.URLError, OSError) as exc:
@@ -919,6 +953,9 @@ class IntegrationActivities:
         return result if checked.status == "done" else self._invalid(result, checked.reason)
 
     def _validate_github(self, result: IntegrationResult) -> IntegrationResult:
+        import requests
+        from github import GithubException
+
         full_name = result.details.get("repo", "")
         if not full_name:
             return self._invalid(result, "no repository was recorded")
@@ -959,6 +996,8 @@ class IntegrationActivities:
             gh.close()
 
     async def _validate_stripe(self, result: IntegrationResult) -> IntegrationResult:
+        import stripe
+
         link_id = result.details.get("payment_link", "")
         if not link_id:
             return self._invalid(result, "no payment link was recorded")

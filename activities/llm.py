@@ -29,10 +29,8 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import openai
-from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from temporalio.exceptions import ApplicationError
 
@@ -79,6 +77,13 @@ from workflows.models import (
     TaskSpec,
 )
 
+if TYPE_CHECKING:
+    import openai
+    from openai.types.chat import ChatCompletionMessageParam
+
+# The openai package (~20 MiB) is imported when the first client is built or the first error is
+# mapped, not when the worker starts: a worker on the offline provider never loads it.
+
 logger = logging.getLogger(__name__)
 
 LLM_UNAVAILABLE = "LLMUnavailable"
@@ -87,6 +92,8 @@ LLM_AUTH_FAILED = "LLMAuthFailed"
 LLM_REFUSED = "LLMRefused"
 LLM_MALFORMED_OUTPUT = "LLMMalformedOutput"
 UNKNOWN_ROLE = "UnknownRole"
+# The openai client's own default base URL (when OPENAI_BASE_URL is unset).
+OPENAI_BASE_URL = "https://api.openai.com/v1"
 # For workflow retry policies: these are never worth another attempt.
 NON_RETRYABLE_ERROR_TYPES = [
     LLM_REQUEST_REJECTED,
@@ -386,13 +393,19 @@ def parse_role_models(text: str, catalog: Catalog) -> dict[str, str]:
     return {str(k): str(v) for k, v in raw.items()}
 
 
-def make_client(settings: Settings) -> openai.AsyncOpenAI:
-    """The OpenAI client: no client-side retries (Temporal retries), the configured timeout."""
+def require_api_key(settings: Settings) -> None:
     if not settings.openai_api_key:
         raise ConfigError(
             "the OpenAI provider needs OPENAI_API_KEY (any non-empty value for a compatible server "
             "that ignores it), or set BOARDROOM_AGENT_PROVIDER=offline"
         )
+
+
+def make_client(settings: Settings) -> openai.AsyncOpenAI:
+    """The OpenAI client: no client-side retries (Temporal retries), the configured timeout."""
+    require_api_key(settings)
+    import openai
+
     return openai.AsyncOpenAI(
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url,
@@ -443,6 +456,8 @@ def _retry_after(exc: openai.APIStatusError) -> timedelta | None:
 
 
 def map_openai_error(exc: openai.OpenAIError, *, model: str, endpoint: str, secrets: list[str]) -> ApplicationError:
+    import openai
+
     """One openai exception → the ApplicationError the workflow's retry policy understands."""
     if isinstance(exc, openai.APITimeoutError):
         return ApplicationError(f"LLM call to {endpoint} timed out (model {model})", type=LLM_UNAVAILABLE)
@@ -524,17 +539,27 @@ class OpenAIProvider:
         self.settings = settings
         self.catalog = catalog
         self._owns_client = client is None
-        self.client = client if client is not None else make_client(settings)
+        self._client = client
+        if client is None:
+            require_api_key(settings)  # a missing key stops the worker at start, not at the first call
         self.role_models = parse_role_models(settings.role_models, catalog)
-        self.endpoint = str(self.client.base_url).rstrip("/")
+        base_url = str(client.base_url) if client is not None else settings.openai_base_url or OPENAI_BASE_URL
+        self.endpoint = base_url.rstrip("/")
         # Catalog model names and prompt_cache_key are OpenAI's; other servers get OPENAI_MODEL.
         self.official = "api.openai.com" in self.endpoint
-        self._secrets = [s for s in (settings.openai_api_key, self.client.api_key) if s]
+        self._secrets = [s for s in (settings.openai_api_key, client.api_key if client else None) if s]
+
+    @property
+    def client(self) -> openai.AsyncOpenAI:
+        """The injected client, or ours, built (and the openai package imported) on first use."""
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
 
     async def aclose(self) -> None:
         """Close the HTTP client if this provider created it."""
-        if self._owns_client:
-            await self.client.close()
+        if self._owns_client and self._client is not None:
+            await self._client.close()
 
     def model_for(self, role: Role) -> str:
         """BOARDROOM_ROLE_MODELS, else the catalog default (official API only), else OPENAI_MODEL."""
@@ -562,6 +587,8 @@ class OpenAIProvider:
         convert: Callable[[S], R],
     ) -> R:
         """One structured answer; output that fails parsing or `convert` is re-asked, bounded."""
+        import openai
+
         model = self.model_for(role)
         messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": system},

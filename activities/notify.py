@@ -19,11 +19,9 @@ import asyncio
 import logging
 import urllib.error
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, ServerErrorRetryHandler
 from sqlmodel import Session
 
 from approvals.policy import auto_approves
@@ -33,6 +31,9 @@ from boardroom.settings import Settings
 from store.db import get_engine
 from store.tables import Gate, Project
 from workflows.models import AutoApprove, GateRecord, GateStatus
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,10 @@ class GateNotifier:
         return bool(self._settings.slack_bot_token)
 
     def _client(self) -> WebClient:
+        # slack-sdk is loaded on the first message, not at worker start.
+        from slack_sdk import WebClient
+        from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, ServerErrorRetryHandler
+
         base = self._settings.slack_api_url or WebClient.BASE_URL
         return WebClient(
             token=self._settings.slack_bot_token,
@@ -107,6 +112,8 @@ class GateNotifier:
         if not self.configured:
             log.debug("slack: SLACK_BOT_TOKEN is not set; no message for gate %s", gate.id)
             return None
+        from slack_sdk.errors import SlackApiError, SlackClientError
+
         context = await asyncio.to_thread(self._context, record)
         if context.skip:
             log.info("slack: no message for gate %s: %s", gate.id, context.skip)

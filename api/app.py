@@ -203,8 +203,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False, dependencies=[ApiKey])
     async def metrics() -> Response:
-        """Prometheus exposition of this process (Boardroom's metrics; the SDK's too where a worker
-        runs here). Read-only."""
+        """Prometheus exposition of the API's own metrics (projects started, business events);
+        workers serve theirs on their metrics port. Read-only."""
         body, content_type = await asyncio.to_thread(metrics_payload)
         return Response(body, media_type=content_type)
 

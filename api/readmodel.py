@@ -6,11 +6,13 @@ Synchronous SQLModel calls: routes run them in the thread pool, never on the eve
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, literal, or_, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from api.paging import Key
 from store.tables import Decision, Document, Gate, IntegrationRecord, Project, Review, Vote
 
 # A project in one of these states waits for nothing, whatever its gate rows still say.
@@ -52,7 +54,10 @@ def list_projects(
     status: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[Sequence[Project], int]:
+    after: Key | None = None,
+) -> tuple[Sequence[Project], int, Key | None]:
+    """Newest first by (created_at, id), after the key `after` when given; with the total and
+    the key to continue from (None on the last page)."""
     query = select(Project)
     count = select(func.count()).select_from(Project)
     if phase:
@@ -61,11 +66,26 @@ def list_projects(
     if status:
         query = query.where(Project.status == status)
         count = count.where(Project.status == status)
+    key = tuple_(col(Project.created_at), col(Project.id))
+    if after is not None:
+        query = query.where(key < _key_value(Project.created_at, after))
     rows = session.exec(
-        query.order_by(col(Project.created_at).desc(), col(Project.id)).offset(offset).limit(limit)
+        query.order_by(col(Project.created_at).desc(), col(Project.id).desc()).offset(offset).limit(limit + 1)
     ).all()
     total = session.exec(count).one()
-    return rows, int(total)
+    return rows[:limit], int(total), _next_key(rows, limit)
+
+
+def _key_value(column: Any, key: Key) -> Any:
+    # Typed like the column, so the timestamp is bound as the column stores it (UTC).
+    return tuple_(literal(key[0], type_=column.type), literal(key[1]))
+
+
+def _next_key(rows: Sequence[Project] | Sequence[Gate], limit: int) -> Key | None:
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return last.created_at, last.id
 
 
 def get_gate(session: Session, gate_id: str) -> Gate | None:
@@ -79,7 +99,10 @@ def list_gates(
     project_id: str | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> Sequence[Gate]:
+    after: Key | None = None,
+) -> tuple[Sequence[Gate], Key | None]:
+    """Oldest first by (created_at, id), after the key `after` when given; with the key to
+    continue from (None on the last page)."""
     query = select(Gate)
     if status:
         query = query.where(Gate.status == status)
@@ -89,7 +112,10 @@ def list_gates(
         )
     if project_id:
         query = query.where(Gate.project_id == project_id)
-    return session.exec(query.order_by(col(Gate.created_at), col(Gate.id)).offset(offset).limit(limit)).all()
+    if after is not None:
+        query = query.where(tuple_(col(Gate.created_at), col(Gate.id)) > _key_value(Gate.created_at, after))
+    rows = session.exec(query.order_by(col(Gate.created_at), col(Gate.id)).offset(offset).limit(limit + 1)).all()
+    return rows[:limit], _next_key(rows, limit)
 
 
 def gates_by_id(session: Session, project_id: str) -> dict[str, Gate]:

@@ -150,6 +150,7 @@ class ProjectList(BaseModel):
     total: int
     limit: int
     offset: int
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last page")
 
 
 class TaskOut(BaseModel):
@@ -268,6 +269,7 @@ class ApprovalItem(BaseModel):
 
 class ApprovalList(BaseModel):
     items: list[ApprovalItem]
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null on the last page")
 
 
 class DocumentOut(BaseModel):

@@ -46,6 +46,7 @@ from api.schemas import (
 from approvals.policy import approvals_needed
 from boardroom.settings import DEFAULT_PRINCIPAL, Settings
 from store.tables import Gate, Project, Vote
+from workflows.describe import start_details, start_summary
 from workflows.ids import project_id_from_gate_id, project_workflow_id
 from workflows.models import (
     AutoApprove,
@@ -179,9 +180,10 @@ async def start_project(
             status.HTTP_409_CONFLICT, "this idempotency key was already used for a project with another goal"
         )
     try:
+        start = project_input(row, body.role_budgets_usd)
         await client.start_workflow(
             ProjectWorkflow.run,
-            project_input(row, body.role_budgets_usd),
+            start,
             id=row.workflow_id,
             task_queue=settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -195,6 +197,9 @@ async def start_project(
                 ]
             ),
             memo={"name": row.name, "goal": row.goal[:200]},
+            # What the Temporal UI shows in the workflow list and on the workflow's page.
+            static_summary=start_summary(start),
+            static_details=start_details(start, links.view_url(settings, row.id)),
         )
     except WorkflowAlreadyStartedError:
         pass  # the project's run has closed already: the same project, nothing to start

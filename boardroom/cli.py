@@ -32,7 +32,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     from workers.devstack_runner import up_main
 
     dev = load_devstack(args.config)
-    settings = _settings(args)
+    from boardroom.settings import load_dev_stack_settings
+
+    settings = load_dev_stack_settings(args.config)
     base = Path(args.config).resolve().parent if args.config else Path.cwd()
     asyncio.run(up_main(settings, dev, base))
     return 0

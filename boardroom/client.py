@@ -41,9 +41,18 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
             client_cert=settings.temporal_tls_cert.read_bytes(),
             client_private_key=settings.temporal_tls_key.read_bytes(),
             server_root_ca_cert=settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca else None,
+            domain=settings.temporal_tls_server_name,
         )
     # Temporal Cloud with an API key always speaks TLS.
-    return bool(settings.temporal_tls or settings.temporal_api_key)
+    if not (settings.temporal_tls or settings.temporal_api_key):
+        return False
+    if settings.temporal_tls_ca or settings.temporal_tls_server_name:
+        # Server-side TLS with a private CA, or a server name other than the address.
+        return TLSConfig(
+            server_root_ca_cert=settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca else None,
+            domain=settings.temporal_tls_server_name,
+        )
+    return True
 
 
 async def connect(

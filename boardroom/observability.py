@@ -9,28 +9,25 @@ RunActivity:produce. Workflow spans carry the project id and phase; activity spa
 role, model, tokens and cost.
 
 Metrics: Boardroom's own (gates, decision latency, QA, tokens and cost per model, business
-events) live in prometheus_client's default registry and are recorded by the
-`ObservabilityInterceptor`, which only looks at activity inputs and outputs and client calls —
-workflows stay deterministic and nothing is counted twice on replay. The API serves them at
-GET /metrics; a worker with a metrics port serves them together with the Temporal SDK's own
-metrics (`worker_runtime()`), so one scrape target per process shows both.
+events) are recorded by the `ObservabilityInterceptor`, which only looks at activity inputs and
+outputs and client calls — workflows stay deterministic and nothing is counted twice on replay.
+What activity attempts record goes to the worker's Temporal runtime meter (`WorkerMetrics`), so
+the SDK's own Prometheus endpoint (`start_worker_metrics`) serves it beside the SDK's metrics:
+one scrape target per worker, no re-serving. What client calls record (projects started,
+business events) lives in prometheus_client's registry, served by the API at GET /metrics.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import re
 import socket
 import sys
-import threading
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import opentelemetry.trace
@@ -41,7 +38,8 @@ import temporalio.workflow
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from temporalio.common import MetricMeter
 from temporalio.contrib.opentelemetry import TracingInterceptor, TracingWorkflowInboundInterceptor
 from temporalio.runtime import (
     LogForwardingConfig,
@@ -261,38 +259,54 @@ def instrument_app(app: FastAPI) -> None:
 
 _LATENCY_BUCKETS = (1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600)
 
+# Recorded where the client call happens (the API, the CLI): prometheus_client's registry, served
+# by the API's GET /metrics.
 PROJECTS_STARTED = Counter("boardroom_projects_started", "Projects started through a Boardroom client")
-GATES_OPENED = Counter("boardroom_gates_opened", "Gates opened (CEO decisions asked for)", ["kind", "risk"])
-GATE_REMINDERS = Counter("boardroom_gate_reminders", "Reminders sent for gates still pending", ["kind"])
-GATES_DECIDED = Counter("boardroom_gates_decided", "Gates decided", ["kind", "decision", "channel"])
-GATE_DECISION_SECONDS = Histogram(
-    "boardroom_gate_decision_seconds",
-    "Time from a gate opening to its decision (workflow time)",
-    ["kind", "channel"],
-    buckets=_LATENCY_BUCKETS,
-)
-QA_SCORE = Histogram("boardroom_qa_score", "QA review scores (0-10)", ["role"], buckets=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10))
-QA_REVIEWS = Counter("boardroom_qa_reviews", "QA reviews by outcome", ["role", "result"])
-QA_ROUND = Histogram(
-    "boardroom_qa_round", "The Producer+QA round each review belongs to", ["role"], buckets=(1, 2, 3, 4, 5, 6, 8, 10)
-)
-AGENT_CALLS = Counter("boardroom_agent_calls", "Agent activity completions", ["activity", "provider", "model"])
-LLM_TOKENS = Counter("boardroom_llm_tokens", "LLM tokens by model", ["provider", "model", "kind"])
-LLM_COST_USD = Counter("boardroom_llm_cost_usd", "LLM cost in USD by model", ["provider", "model"])
 BUSINESS_EVENTS = Counter("boardroom_business_events", "Business events sent to projects", ["source", "kind"])
 BUSINESS_AMOUNT_USD = Counter(
     "boardroom_business_amount_usd", "Money in business events (payments, refunds)", ["source", "kind"]
 )
 
+# Recorded by activity attempts on a worker: the Temporal runtime's metric meter, so they are
+# served by the SDK's own Prometheus endpoint beside its metrics (and carry its namespace,
+# task_queue, activity_type and workflow_type labels). Histogram buckets per metric name:
+WORKER_HISTOGRAM_BUCKETS: dict[str, list[float]] = {
+    "boardroom_gate_decision_seconds": [float(b) for b in _LATENCY_BUCKETS],
+    "boardroom_qa_score": [float(b) for b in range(1, 11)],
+    "boardroom_qa_round": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0],
+    "boardroom_llm_cost_usd": [0.0001, 0.001, 0.01, 0.1, 1.0, 10.0],
+}
 
-def record_usage(activity_type: str, usage: Usage) -> None:
-    model = usage.model or "unknown"
-    AGENT_CALLS.labels(activity_type, usage.provider, model).inc()
-    for kind, value in (("input", usage.tokens_in), ("output", usage.tokens_out), ("cached", usage.cached_tokens)):
-        if value:
-            LLM_TOKENS.labels(usage.provider, model, kind).inc(value)
-    if usage.usd:
-        LLM_COST_USD.labels(usage.provider, model).inc(usage.usd)
+
+class WorkerMetrics:
+    """Boardroom's worker-side instruments on a Temporal `MetricMeter` (a no-op meter when the
+    worker's runtime exports no metrics)."""
+
+    def __init__(self, meter: MetricMeter) -> None:
+        self.gates_opened = meter.create_counter("boardroom_gates_opened_total", "Gates opened (decisions asked for)")
+        self.gate_reminders = meter.create_counter(
+            "boardroom_gate_reminders_total", "Reminders sent for gates still pending"
+        )
+        self.gates_decided = meter.create_counter("boardroom_gates_decided_total", "Gates decided")
+        self.gate_decision_seconds = meter.create_histogram_float(
+            "boardroom_gate_decision_seconds", "Time from a gate opening to its decision (workflow time)", "s"
+        )
+        self.qa_score = meter.create_histogram_float("boardroom_qa_score", "QA review scores (0-10)")
+        self.qa_reviews = meter.create_counter("boardroom_qa_reviews_total", "QA reviews by outcome")
+        self.qa_round = meter.create_histogram("boardroom_qa_round", "The Producer+QA round each review belongs to")
+        self.agent_calls = meter.create_counter("boardroom_agent_calls_total", "Agent activity completions")
+        self.llm_tokens = meter.create_counter("boardroom_llm_tokens_total", "LLM tokens by model")
+        # The meter has no float counter: the cost of each call is a histogram, its _sum the cost.
+        self.llm_cost_usd = meter.create_histogram_float("boardroom_llm_cost_usd", "LLM cost in USD per call", "USD")
+
+    def record_usage(self, activity_type: str, usage: Usage) -> None:
+        model = usage.model or "unknown"
+        self.agent_calls.add(1, {"activity": activity_type, "provider": usage.provider, "model": model})
+        for kind, value in (("input", usage.tokens_in), ("output", usage.tokens_out), ("cached", usage.cached_tokens)):
+            if value:
+                self.llm_tokens.add(value, {"provider": usage.provider, "model": model, "kind": kind})
+        if usage.usd:
+            self.llm_cost_usd.record(usage.usd, {"provider": usage.provider, "model": model})
 
 
 def _aware(dt: datetime) -> datetime:
@@ -331,23 +345,24 @@ class _ActivityObserver(temporalio.worker.ActivityInboundInterceptor):
         return result
 
     async def _observe(self, info: temporalio.activity.Info, arg: Any, result: Any) -> None:
+        metrics = WorkerMetrics(temporalio.activity.metric_meter())
         usage = getattr(result, "usage", None)
         if isinstance(usage, Usage):
             set_span_attributes(**usage_attributes(usage))
-            record_usage(info.activity_type, usage)
+            metrics.record_usage(info.activity_type, usage)
         if isinstance(arg, ReviewInput) and isinstance(result, ReviewOutput):
             role = arg.task.role
             set_span_attributes(**{ATTR_QA_SCORE: result.score})
-            QA_SCORE.labels(role).observe(result.score)
-            QA_ROUND.labels(role).observe(arg.round)
-            QA_REVIEWS.labels(role, "passed" if result.passed else "failed").inc()
+            metrics.qa_score.record(result.score, {"role": role})
+            metrics.qa_round.record(arg.round, {"role": role})
+            metrics.qa_reviews.add(1, {"role": role, "result": "passed" if result.passed else "failed"})
         elif isinstance(arg, GateRecord):
             if arg.reminder:
-                GATE_REMINDERS.labels(arg.gate.kind.value).inc()
+                metrics.gate_reminders.add(1, {"kind": arg.gate.kind.value})
             else:
-                GATES_OPENED.labels(arg.gate.kind.value, arg.gate.risk.value).inc()
+                metrics.gates_opened.add(1, {"kind": arg.gate.kind.value, "risk": arg.gate.risk.value})
         elif isinstance(arg, DecisionRecord):
-            await self._root.record_decision(arg)
+            await self._root.record_decision(arg, metrics)
 
 
 class _ClientObserver(temporalio.client.OutboundInterceptor):
@@ -389,14 +404,15 @@ class ObservabilityInterceptor(temporalio.client.Interceptor, temporalio.worker.
     ) -> temporalio.worker.ActivityInboundInterceptor:
         return _ActivityObserver(next, self)
 
-    async def record_decision(self, record: DecisionRecord) -> None:
+    async def record_decision(self, record: DecisionRecord, metrics: WorkerMetrics) -> None:
         # The decision record has no gate kind or open time: the read model has both.
         found = await asyncio.to_thread(_gate_row, self._database_url, record.gate_id)
         kind = found[0] if found else "unknown"
-        GATES_DECIDED.labels(kind, record.decision, record.channel.value).inc()
+        channel = record.channel.value
+        metrics.gates_decided.add(1, {"kind": kind, "decision": record.decision, "channel": channel})
         if found is not None:
             waited = (_aware(record.decided_at) - found[1]).total_seconds()
-            GATE_DECISION_SECONDS.labels(kind, record.channel.value).observe(max(0.0, waited))
+            metrics.gate_decision_seconds.record(max(0.0, waited), {"kind": kind, "channel": channel})
 
 
 def client_interceptors(settings: Settings) -> list[temporalio.client.Interceptor]:
@@ -422,15 +438,9 @@ def worker_interceptors(client: temporalio.client.Client, settings: Settings) ->
 
 # --- metrics endpoints ------------------------------------------------------------------------
 
-_sdk_metrics_url: str | None = None
-
 
 def metrics_bind(settings: Settings) -> tuple[str, int] | None:
-    """Where a worker serves metrics; None when off.
-
-    Reads `metrics_port` / `metrics_host` from Settings when they exist (BOARDROOM_METRICS_PORT,
-    BOARDROOM_METRICS_HOST); until then metrics ports are off unless passed explicitly.
-    """
+    """Where a worker serves metrics (BOARDROOM_METRICS_HOST, BOARDROOM_METRICS_PORT); None when off."""
     port = settings.metrics_port
     if not port:
         return None
@@ -438,69 +448,27 @@ def metrics_bind(settings: Settings) -> tuple[str, int] | None:
 
 
 def metrics_payload() -> tuple[bytes, str]:
-    """The Prometheus exposition of this process: Boardroom's metrics, then the Temporal SDK's
-    when this process runs a worker runtime with metrics. Blocking (call it in a thread)."""
-    body = generate_latest()
-    if _sdk_metrics_url:
-        try:
-            with urllib.request.urlopen(_sdk_metrics_url, timeout=2) as resp:  # loopback, our own exporter
-                body += resp.read()
-        except OSError as exc:
-            body += f"# Temporal SDK metrics unavailable: {type(exc).__name__}\n".encode()
-    return body, CONTENT_TYPE_LATEST
+    """The Prometheus exposition of the API process's own metrics (client calls). Blocking."""
+    return generate_latest(), CONTENT_TYPE_LATEST
 
 
-class _MetricsHandler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] not in ("/", "/metrics"):
-            self.send_error(404)
-            return
-        body, content_type = metrics_payload()
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # scrapes every few seconds would drown the log
-
-
-class MetricsServer:
-    """GET /metrics on (host, port) in a daemon thread; `stop()` closes it."""
-
-    def __init__(self, host: str, port: int) -> None:
-        try:
-            self._server = ThreadingHTTPServer((host, port), _MetricsHandler)
-        except OSError as exc:
-            raise ConfigError(f"cannot serve metrics on {host}:{port} ({exc.strerror})") from None
-        self._server.daemon_threads = True
-        self.address: tuple[str, int] = (host, int(self._server.server_address[1]))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="boardroom-metrics", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-
-def _free_loopback_port() -> int:
+def _free_port(host: str) -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
 @dataclass
 class WorkerTelemetry:
-    """A worker's Temporal Runtime and the endpoint serving its metrics."""
+    """A worker's Temporal Runtime, whose Prometheus endpoint serves the SDK's metrics and
+    Boardroom's worker metrics (`WorkerMetrics`, recorded on the runtime's meter)."""
 
     runtime: Runtime
-    server: MetricsServer
+    address: tuple[str, int]
 
     @property
     def url(self) -> str:
-        host, port = self.server.address
+        host, port = self.address
         return f"http://{host}:{port}/metrics"
 
 
@@ -508,46 +476,44 @@ _telemetry: dict[tuple[str, int], WorkerTelemetry] = {}
 
 
 def start_worker_metrics(settings: Settings, *, bind: tuple[str, int] | None = None) -> WorkerTelemetry | None:
-    """A Temporal Runtime whose SDK metrics are served, with Boardroom's, on the metrics port.
+    """A Temporal Runtime with the SDK's Prometheus endpoint on the metrics port.
 
-    The SDK's Prometheus exporter listens on a private loopback port; the public endpoint
-    (`bind`, default `metrics_bind(settings)`; port 0 picks a free one) serves both expositions.
-    Core's own log lines are forwarded into Python logging so they get the same format and
-    redaction. One per address per process; None when metrics are off. Connect the worker's
-    client with `connect(settings, runtime=telemetry.runtime)`.
+    `bind` defaults to `metrics_bind(settings)`; port 0 picks a free one. Core's own log lines
+    are forwarded into Python logging so they get the same format and redaction. One per
+    address per process; None when metrics are off. Connect the worker's client with
+    `connect(settings, runtime=telemetry.runtime)`.
     """
-    global _sdk_metrics_url
     bind = bind or metrics_bind(settings)
     if bind is None:
         return None
     if bind in _telemetry:
         return _telemetry[bind]
-    server = MetricsServer(*bind)
-    sdk_port = _free_loopback_port()
-    runtime = Runtime(
-        telemetry=TelemetryConfig(
-            metrics=PrometheusConfig(bind_address=f"127.0.0.1:{sdk_port}", durations_as_seconds=True),
-            logging=LoggingConfig(
-                filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
-                forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
-            ),
+    host, port = bind[0], int(bind[1]) or _free_port(bind[0])
+    try:
+        runtime = Runtime(
+            telemetry=TelemetryConfig(
+                metrics=PrometheusConfig(
+                    bind_address=f"{host}:{port}",
+                    durations_as_seconds=True,
+                    histogram_bucket_overrides=WORKER_HISTOGRAM_BUCKETS,
+                ),
+                logging=LoggingConfig(
+                    filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                    forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+                ),
+            )
         )
-    )
-    _sdk_metrics_url = f"http://127.0.0.1:{sdk_port}/metrics"
-    telemetry = WorkerTelemetry(runtime, server)
+    except ValueError as exc:  # the exporter could not bind
+        raise ConfigError(f"cannot serve metrics on {host}:{port} ({exc})") from None
+    telemetry = WorkerTelemetry(runtime, (host, port))
     _telemetry[bind] = telemetry
     log.info("metrics on %s", telemetry.url)
     return telemetry
 
 
 def stop_metrics() -> None:
-    """Stop the metrics endpoints this process started (the SDK exporter lives with its Runtime)."""
-    global _sdk_metrics_url
-    for telemetry in _telemetry.values():
-        with contextlib.suppress(Exception):
-            telemetry.server.stop()
+    """Forget the runtimes this process started (their exporters live as long as they do)."""
     _telemetry.clear()
-    _sdk_metrics_url = None
 
 
 def metric_value(name: str, labels: Mapping[str, str] | None = None) -> float:

@@ -6,7 +6,9 @@ Nothing reads the environment at import time; call `load_settings()` where it is
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Mapping
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
@@ -67,6 +69,8 @@ class Settings(BaseSettings):
     temporal_tls_cert: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_CERT"))
     temporal_tls_key: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_KEY"))
     temporal_tls_ca: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_CA"))
+    # SNI / the name the server's certificate is checked against, when it differs from the address.
+    temporal_tls_server_name: str | None = Field(None, validation_alias=_env("TEMPORAL_TLS_SERVER_NAME"))
     temporal_ui_url: str = Field("http://localhost:8233", validation_alias=_env("TEMPORAL_UI_URL"))
     # Worker tuning
     max_concurrent_activities: int = Field(100, validation_alias=_env("BOARDROOM_MAX_CONCURRENT_ACTIVITIES"))
@@ -175,6 +179,7 @@ class Settings(BaseSettings):
         "temporal_tls_cert",
         "temporal_tls_key",
         "temporal_tls_ca",
+        "temporal_tls_server_name",
         "data_dir",
         "temporal_api_key",
         "codec_key",
@@ -453,11 +458,80 @@ def defaults_from_devstack(dev: DevStackConfig) -> dict[str, object]:
     }
 
 
+def temporal_profile(env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Connection settings from Temporal's environment configuration (`temporalio.envconfig`).
+
+    The profile `TEMPORAL_PROFILE` (default `default`) of the TOML file `TEMPORAL_CONFIG_FILE`
+    (default `~/.config/temporalio/temporal.toml`), with the SDK's own variables applied over it
+    (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS`,
+    `TEMPORAL_TLS_CLIENT_CERT_PATH`, `TEMPORAL_TLS_CLIENT_KEY_PATH`,
+    `TEMPORAL_TLS_SERVER_CA_CERT_PATH`, `TEMPORAL_TLS_SERVER_NAME`), as Settings field values.
+    Only what the profile sets is returned; `env` defaults to the process environment.
+    """
+    from temporalio.envconfig import ClientConfigProfile
+
+    environ = os.environ if env is None else env
+    config_file = environ.get("TEMPORAL_CONFIG_FILE", "").strip()
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"TEMPORAL_CONFIG_FILE: no such file {config_file}")
+    try:
+        profile = ClientConfigProfile.load(override_env_vars=dict(environ))
+    except RuntimeError as exc:  # the SDK's config error: bad TOML, unknown profile
+        raise ConfigError(f"Temporal environment configuration: {exc}") from None
+    if profile.grpc_meta:
+        raise ConfigError("Temporal environment configuration: grpc_meta is not supported by Boardroom")
+    values: dict[str, object] = {}
+    if profile.address:
+        values["temporal_address"] = profile.address
+    if profile.namespace:
+        values["temporal_namespace"] = profile.namespace
+    if profile.api_key:
+        values["temporal_api_key"] = profile.api_key
+    tls = profile.tls
+    if tls is not None:
+        values["temporal_tls"] = tls.disabled is not True
+        if tls.server_name:
+            values["temporal_tls_server_name"] = tls.server_name
+        sources = (
+            ("temporal_tls_cert", "client_cert", tls.client_cert),
+            ("temporal_tls_key", "client_key", tls.client_private_key),
+            ("temporal_tls_ca", "server_ca_cert", tls.server_root_ca_cert),
+        )
+        for field, key, source in sources:
+            if source is None:
+                continue
+            if not isinstance(source, Path):
+                raise ConfigError(
+                    f"Temporal environment configuration: give the TLS {key} as a file ({key}_path), not inline data"
+                )
+            values[field] = source
+    return values
+
+
 def load_settings(devstack_path: Path | str | None = None, **overrides: object) -> Settings:
-    """Settings from the environment over `temporal-dev.yaml`; errors as one-line ConfigError."""
+    """Settings from the environment over `temporal-dev.yaml`; errors as one-line ConfigError.
+
+    Temporal connection settings, the first found wins: Boardroom's variables (`TEMPORAL_ADDRESS`,
+    `TEMPORAL_TLS_CERT`, ...); Temporal's environment configuration (`temporal_profile`);
+    `temporal-dev.yaml`; the defaults.
+    """
+    return _load(devstack_path, overrides, use_temporal_profile=True)
+
+
+def load_dev_stack_settings(devstack_path: Path | str | None = None) -> Settings:
+    """`load_settings` for `boardroom up`, which runs its own dev server: no Temporal profile (say,
+    Temporal Cloud in the user's temporal.toml) may send its worker and API elsewhere."""
+    return _load(devstack_path, {}, use_temporal_profile=False)
+
+
+def _load(devstack_path: Path | str | None, overrides: dict[str, object], *, use_temporal_profile: bool) -> Settings:
     dev = load_devstack(devstack_path)
     try:
-        settings = Settings(**defaults_from_devstack(dev))  # type: ignore[arg-type]
+        init = defaults_from_devstack(dev)
+        if use_temporal_profile:
+            # Init values: the environment (Boardroom's own variables) still wins over them.
+            init |= temporal_profile()
+        settings = Settings(**init)  # type: ignore[arg-type]
         if overrides:
             # Explicit overrides (tests, CLI flags) win over the environment too.
             settings = Settings.model_validate(settings.model_dump() | overrides)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -16,6 +16,13 @@ def utcnow() -> datetime:
 
 class Project(SQLModel, table=True):
     """The read model of one project; the workflow keeps it in step."""
+
+    # GET /projects pages by (created_at, id), newest first, optionally within a phase or status.
+    __table_args__ = (
+        Index("ix_project_created_at_id", "created_at", "id"),
+        Index("ix_project_phase_created_at_id", "phase", "created_at", "id"),
+        Index("ix_project_status_created_at_id", "status", "created_at", "id"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
@@ -33,7 +40,7 @@ class Project(SQLModel, table=True):
     pending_gates: int = 0
     cost_usd: float = 0.0
     state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -78,6 +85,13 @@ class Review(SQLModel, table=True):
 class Gate(SQLModel, table=True):
     """A human decision point, as the approvals pages and the API list them."""
 
+    # GET /approvals pages by (created_at, id), oldest first, optionally by status or project.
+    __table_args__ = (
+        Index("ix_gate_created_at_id", "created_at", "id"),
+        Index("ix_gate_status_created_at_id", "status", "created_at", "id"),
+        Index("ix_gate_project_id_created_at_id", "project_id", "created_at", "id"),
+    )
+
     id: str = Field(primary_key=True, max_length=100)
     project_id: str = Field(index=True, max_length=64)
     workflow_id: str = Field(max_length=200)
@@ -93,7 +107,7 @@ class Gate(SQLModel, table=True):
     reminders: int = 0
     slack_channel: str | None = Field(default=None, max_length=100)
     slack_ts: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
     decided_by: str | None = Field(default=None, max_length=200)
     decision: str | None = Field(default=None, max_length=16)

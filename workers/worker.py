@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.agents import AgentActivities
 from activities.channels import ChannelActivities
@@ -27,6 +28,18 @@ from workflows.produce_review import ProduceReviewWorkflow
 from workflows.project import ProjectWorkflow
 from workflows.routine import RoutineWorkflow
 from workflows.smoke import SmokeWorkflow
+
+# The project's own deterministic modules, imported once by the worker and shared by every
+# workflow run instead of re-imported into each run's sandbox (they hold no mutable state; the
+# sandbox's runtime restrictions still apply to the calls they make). Replay tests guard it.
+PASSTHROUGH_MODULES = ("workflows", "approvals.policy")
+
+
+def workflow_runner() -> WorkflowRunner:
+    """The sandbox every worker and replayer uses: Temporal's defaults plus PASSTHROUGH_MODULES."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
 
 
 def workflows() -> list[type]:
@@ -80,6 +93,7 @@ def create_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=workflows(),
+        workflow_runner=workflow_runner(),
         activities=[*activities(settings), *extra_activities],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,

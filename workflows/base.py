@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.describe import agent_summary
     from workflows.models import (
         GateKind,
         GateOutcome,
@@ -166,7 +167,9 @@ class GateClient:
             await self.role_clear(role)
         while True:
             try:
-                return await workflow.execute_activity(name, arg, result_type=result_type, **AGENT)
+                return await workflow.execute_activity(
+                    name, arg, result_type=result_type, summary=agent_summary(name, arg), **AGENT
+                )
             except ActivityError as err:
                 if not is_budget_exceeded(err):
                     raise

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_TASK_PROGRESS,
         is_budget_rejected,
     )
+    from workflows.describe import current_details
     from workflows.discovery import DiscoveryWorkflow
     from workflows.execution import FINISHED, ExecutionWorkflow
     from workflows.ids import gate_id as make_gate_id
@@ -982,6 +983,8 @@ class ProjectWorkflow:
                 ]
             )
             self._last_sa = (phase, pending, cost)
+        # Not a command (the UI reads it by query), so no patch: the gates and how to decide them.
+        workflow.set_current_details(current_details(self.state, self._policy.approvers))
 
     async def _refresh(self, force: bool = False) -> None:
         """Status from the gates; search attributes and the read model kept in step."""

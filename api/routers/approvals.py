@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from api import readmodel, service
 from api.auth import PrincipalDep
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
+from api.paging import MAX_CURSOR_CHARS, encode_cursor, page_after
 from api.schemas import (
     ApprovalDetail,
     ApprovalItem,
@@ -35,10 +36,18 @@ def list_approvals(
     project_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS)] = None,
 ) -> ApprovalList:
-    """Gates from the read model (`?status=pending` for the ones waiting), oldest first. Read-only."""
-    rows = readmodel.list_gates(
-        session, status=status.value if status else None, project_id=project_id, limit=limit, offset=offset
+    """Gates from the read model (`?status=pending` for the ones waiting), oldest first. Read-only.
+
+    Page with `cursor` (the previous page's `next_cursor`), by (created_at, id)."""
+    rows, more = readmodel.list_gates(
+        session,
+        status=status.value if status else None,
+        project_id=project_id,
+        limit=limit,
+        offset=offset,
+        after=page_after("approvals", cursor, offset),
     )
     votes = readmodel.votes_for(session, [g.id for g in rows])
     projects: dict[str, Project | None] = {}
@@ -49,7 +58,7 @@ def list_approvals(
         needed = service.approvals_for(projects[g.project_id], g.risk)
         out = gate_out(settings, g, votes.get(g.id, []), needed)
         items.append(ApprovalItem(**out.model_dump(), project_id=g.project_id))
-    return ApprovalList(items=items)
+    return ApprovalList(items=items, next_cursor=encode_cursor("approvals", more) if more else None)
 
 
 @router.get("/{gate_id}", response_model=ApprovalDetail, responses=errors(401, 403, 404))

@@ -189,7 +189,7 @@ def inbox(
 ) -> HTMLResponse:
     """Pending decisions, filtered by project, kind and risk; each decided in place."""
     project, kind, risk = project[:64], kind[:32], risk[:16]
-    rows = readmodel.list_gates(session, status="pending")
+    rows, _more = readmodel.list_gates(session, status="pending")
     gates = [
         g
         for g in rows

@@ -121,7 +121,7 @@ class Card:
 @protected.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, settings: SettingsDep, session: SessionDep) -> HTMLResponse:
     """Projects, their phase timeline, task boards, pending approvals and cost. Refreshes itself."""
-    rows, total = readmodel.list_projects(session, limit=50)
+    rows, total, _more = readmodel.list_projects(session, limit=50)
     cards = []
     for row in rows:
         state = service.snapshot(row)
@@ -138,7 +138,7 @@ def dashboard(request: Request, settings: SettingsDep, session: SessionDep) -> H
                 temporal_ui_url=links.temporal_ui_url(settings, row.workflow_id),
             )
         )
-    pending = [service.gate_out(settings, g) for g in readmodel.list_gates(session, status="pending")]
+    pending = [service.gate_out(settings, g) for g in readmodel.list_gates(session, status="pending")[0]]
     names = {row.id: row.name for row in rows}
     return templates.TemplateResponse(
         request,

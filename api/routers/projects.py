@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from api import links, readmodel, service
 from api.auth import PrincipalDep
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
+from api.paging import MAX_CURSOR_CHARS, encode_cursor, page_after
 from api.schemas import (
     Accepted,
     ProjectCreate,
@@ -55,14 +56,19 @@ def list_projects(
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS)] = None,
 ) -> ProjectList:
-    """Projects from the read model, newest first, filtered by phase and status. Read-only."""
-    rows, total = readmodel.list_projects(
+    """Projects from the read model, newest first, filtered by phase and status. Read-only.
+
+    Page with `cursor` (the previous page's `next_cursor`): each page starts after the last row
+    of the one before, by (created_at, id). `offset` still works and is not combined with it."""
+    rows, total, more = readmodel.list_projects(
         session,
         phase=phase.value if phase else None,
         status=status.value if status else None,
         limit=limit,
         offset=offset,
+        after=page_after("projects", cursor, offset),
     )
     items = [
         ProjectSummary(
@@ -80,7 +86,13 @@ def list_projects(
         )
         for r in rows
     ]
-    return ProjectList(items=items, total=total, limit=limit, offset=offset)
+    return ProjectList(
+        items=items,
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_cursor=encode_cursor("projects", more) if more else None,
+    )
 
 
 @router.get("/{project_id}", response_model=ProjectDetail, responses=errors(401, 403, 404, 503))

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
 from boardroom.client import data_converter
 from tests.replay.changed_workflows import ReorderedProduceReview
-from workers.worker import workflows
+from workers.worker import workflow_runner, workflows
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 WORKFLOW_TYPES = {"project", "discovery", "execution", "produce-review", "launch", "operations-review", "smoke"}
@@ -23,6 +24,12 @@ WORKFLOW_TYPES = {"project", "discovery", "execution", "produce-review", "launch
 # v1: recorded before the patched changes (plan shown before approval, decide answering early);
 # v2: recorded after them; v3: after this round's patched changes. All must replay against today's code.
 # (tests/histories/notify/ holds single changes, replayed by test_replay_notify.py.)
+# Each history replays twice: on the worker's own sandbox (the project's modules passed through,
+# imported once) and on Temporal's strict default sandbox, which re-imports the workflow modules
+# into every run and so still catches a non-deterministic call (datetime.now(), random, I/O) that
+# the pass-through would let by.
+RUNNERS = {"worker": workflow_runner, "strict": SandboxedWorkflowRunner}
+
 SETS = sorted(p.name for p in HISTORIES.iterdir() if p.is_dir() and p.name.startswith("v"))
 
 
@@ -92,14 +99,18 @@ def test_both_sides_of_every_patch_are_recorded() -> None:
         assert patch in patches("v4-learn2", name)
 
 
+@pytest.mark.parametrize("runner", sorted(RUNNERS))
 @pytest.mark.parametrize(("name", "history_set"), [(name, s) for s in SETS for name in sorted(types_in(s))])
-async def test_recorded_history_replays(name: str, history_set: str) -> None:
-    replayer = Replayer(workflows=workflows(), data_converter=data_converter())
+async def test_recorded_history_replays(name: str, history_set: str, runner: str) -> None:
+    sandbox: WorkflowRunner = RUNNERS[runner]()
+    replayer = Replayer(workflows=workflows(), workflow_runner=sandbox, data_converter=data_converter())
     result = await replayer.replay_workflow(load(name, history_set))
     assert result.replay_failure is None
 
 
 async def test_a_changed_workflow_fails_replay_with_nondeterminism() -> None:
-    replayer = Replayer(workflows=[ReorderedProduceReview], data_converter=data_converter())
+    replayer = Replayer(
+        workflows=[ReorderedProduceReview], workflow_runner=workflow_runner(), data_converter=data_converter()
+    )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load("produce-review"))

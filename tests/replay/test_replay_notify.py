@@ -13,7 +13,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from boardroom.client import data_converter
-from workers.worker import workflows
+from workers.worker import workflow_runner, workflows
 from workflows.project import PATCH_GATE_NOTIFY
 
 FOLDER = Path(__file__).resolve().parent.parent / "histories" / "notify"
@@ -33,7 +33,8 @@ async def test_notify_history_replays(name: str) -> None:
     history = events(name)
     started = history[0]["workflowExecutionStartedEventAttributes"]
     assert started["workflowType"]["name"] == name  # type: ignore[index]
-    result = await Replayer(workflows=workflows(), data_converter=data_converter()).replay_workflow(load(name))
+    replayer = Replayer(workflows=workflows(), workflow_runner=workflow_runner(), data_converter=data_converter())
+    result = await replayer.replay_workflow(load(name))
     assert result.replay_failure is None
 
 
