@@ -358,13 +358,14 @@ class AgentActivities:
 
     async def compliance_findings(
         self, project_id: str, documents: list[tuple[str, str, str]], rule_findings: list[str]
-    ) -> list[tuple[str, Finding]]:
+    ) -> tuple[list[tuple[str, Finding]], Usage]:
         """The compliance reviewer's own findings (the `compliance_review` activity calls it when a
-        model is configured; the rule checks always run). Metered under that activity's call."""
+        model is configured; the rule checks always run) and what they cost, metered under that
+        activity's call; the workflow adds the cost to the project's."""
         if not isinstance(self.provider, OpenAIProvider):
-            return []
+            return [], Usage()
         meter = self._meter("compliance_review", project_id)
-        return await self.provider.compliance(documents, rule_findings, meter)
+        return await self.provider.compliance(documents, rule_findings, meter), meter.usage
 
     @activity.defn(name="analyze_kpis")
     async def analyze_kpis(self, data: KpiInput) -> KpiOutput:

@@ -20,11 +20,14 @@ from workflows.models import (
     MAX_COMPLIANCE_SUMMARY_CHARS,
     ComplianceFindingView,
     ComplianceReport,
+    Usage,
 )
 
 # The compliance reviewer with a model (AgentActivities.compliance_findings): the project id, the
 # public documents (task id, title, text) and the rule findings → its own findings, each with its task.
-ComplianceReviewer = Callable[[str, list[tuple[str, str, str]], list[str]], Awaitable[list[tuple[str, rules.Finding]]]]
+ComplianceReviewer = Callable[
+    [str, list[tuple[str, str, str]], list[str]], Awaitable[tuple[list[tuple[str, rules.Finding]], Usage]]
+]
 
 # Deliverable kinds whose text goes out to customers (besides the site's files).
 PUBLIC_KINDS = frozenset({"content", "marketing", "sales", "legal", "copy", "announcement"})

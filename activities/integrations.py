@@ -46,6 +46,7 @@ from workflows.models import (
     PublishInput,
     SiteInput,
     SlackNotice,
+    Usage,
     ValidateLaunchInput,
 )
 
@@ -413,8 +414,9 @@ class IntegrationActivities:
             ]
             import openai  # a reviewer is a model: its SDK is loaded by now (lazily, like the others)
 
+            spent = Usage()
             try:
-                extra = await self.reviewer(data.project_id, public, ruled)
+                extra, spent = await self.reviewer(data.project_id, public, ruled)
             except (ApplicationError, openai.OpenAIError) as exc:
                 # The rule checks stand on their own: a reviewer that cannot answer is said, not fatal.
                 reason = exc.message if isinstance(exc, ApplicationError) else type(exc).__name__
@@ -422,6 +424,7 @@ class IntegrationActivities:
                 message = f"The compliance reviewer could not review this time ({reason})."[:500]
                 extra = [("", Finding(code="reviewer_unavailable", severity="warning", message=message))]
             report = check(extra)
+            report.usage = spent
         activity.logger.info(
             "compliance review of project %s: %d blocking, %d warning(s)",
             data.project_id,

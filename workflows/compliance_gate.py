@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         TaskRunOutput,
         TaskStatus,
         UpstreamRef,
+        Usage,
         WorkContext,
     )
     from workflows.options import INTEGRATION
@@ -48,11 +49,13 @@ async def check_before_publishing(
     title: str,
     stop: str,
     before: str,
+    spent: Usage,
 ) -> tuple[list[int], str] | None:
     """Checks the public deliverables `ids`; returns the ids to publish (revised ones replace
     theirs) and a note for the CEO, or None when the CEO stopped the publication. `title` names
     the gate; `stop` says what reject does ("stops the launch"); `before` what the guidance for
-    a revision is for ("go-live")."""
+    a revision is for ("go-live"). What the compliance reviewer's model calls cost is added to
+    `spent`, for the caller to report to the project."""
     offer = plan.offer
     ids = list(ids)
     kinds = {t.id: t.deliverable_kind for t in plan.tasks}
@@ -69,6 +72,7 @@ async def check_before_publishing(
             result_type=ComplianceReport,
             **INTEGRATION,
         )
+        spent.add(report.usage)
         if not report.blocking:
             warned = [f"{f.code}: {f.message}" for f in report.findings if f.severity == "warning"][:5]
             note = f"Compliance: no blocking findings, {report.warnings} warning(s)" + (

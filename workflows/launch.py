@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         SiteInput,
         TaskProgress,
         TaskStatus,
+        Usage,
         ValidateLaunchInput,
     )
     from workflows.options import INTEGRATION
@@ -60,10 +61,11 @@ class LaunchWorkflow(GateClient):
         offer = data.plan.offer
         price = f"${offer.price_usd:.2f}" if offer else "no price"
         compliance_note = ""
+        spent = Usage()
         if workflow.patched(PATCH_COMPLIANCE):
-            checked = await self._compliance(data)
+            checked = await self._compliance(data, spent)
             if checked is None:
-                return LaunchOutput(launched=False)
+                return LaunchOutput(launched=False, usage=spent)
             ids, compliance_note = checked
             data = data.model_copy(update={"deliverable_ids": ids})
         summary = (
@@ -88,7 +90,7 @@ class LaunchWorkflow(GateClient):
             if outcome.decision == "approve":
                 break
             if outcome.decision == "reject" or attempt >= data.policy.max_plan_revisions:
-                return LaunchOutput(launched=False)
+                return LaunchOutput(launched=False, usage=spent)
             attempt += 1
             summary = f"{summary} (CEO asked: {outcome.comment or 'check again'})"
         publish = PublishInput(
@@ -130,9 +132,9 @@ class LaunchWorkflow(GateClient):
         )
         ok = all(r.status != "failed" for r in results)
         await self._mark("launch-validate", TaskStatus.passed if ok else TaskStatus.dropped)
-        return LaunchOutput(launched=True, integrations=results)
+        return LaunchOutput(launched=True, integrations=results, usage=spent)
 
-    async def _compliance(self, data: LaunchInput) -> tuple[list[int], str] | None:
+    async def _compliance(self, data: LaunchInput, spent: Usage) -> tuple[list[int], str] | None:
         """Checks the public deliverables (workflows/compliance_gate.py); None: the CEO stopped
         the launch. Returns the deliverable ids to launch and a note for the go-live gate."""
         return await check_before_publishing(
@@ -146,6 +148,7 @@ class LaunchWorkflow(GateClient):
             title=f"Compliance findings before going live with '{data.name}'",
             stop="stops the launch",
             before="go-live",
+            spent=spent,
         )
 
     async def _step(self, task_id: str, activity: str, arg: PublishInput | SiteInput) -> IntegrationResult:

@@ -106,6 +106,15 @@ class Usage(Model):
     cached_tokens: int = 0
     usd: float = 0.0
 
+    def add(self, more: Usage) -> None:
+        """Counts `more` in (the provider and model of the first call stay)."""
+        if not self.model and more.model:
+            self.provider, self.model = more.provider, more.model
+        self.tokens_in += more.tokens_in
+        self.tokens_out += more.tokens_out
+        self.cached_tokens += more.cached_tokens
+        self.usd = round(self.usd + more.usd, 6)
+
 
 class Question(Model):
     id: str
@@ -906,11 +915,15 @@ class ComplianceReport(Model):
     revise_task_ids: list[str] = Field(default=[], max_length=20)
     task_deliverables: dict[str, int] = Field(default={}, max_length=200)
     task_versions: dict[str, int] = Field(default={}, max_length=200)
+    # What the compliance reviewer (with a model) spent; zero for the rule checks alone.
+    usage: Usage = Usage()
 
 
 class LaunchOutput(Model):
     launched: bool
     integrations: list[IntegrationResult] = []
+    # The model calls made during the launch (the compliance reviewer), for the project's cost.
+    usage: Usage = Usage()
 
 
 class PublishInput(Model):

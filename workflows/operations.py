@@ -147,6 +147,7 @@ class OperationsReviewWorkflow(GateClient):
             title=f"Compliance findings before publishing the improvements of review {data.review_number}",
             stop="publishes nothing",
             before="publishing",
+            spent=analysis.usage,
         )
         if checked is None:
             return "Improvements not published: stopped at the compliance review."

@@ -497,6 +497,8 @@ class ProjectWorkflow:
             "launch",
         )
         self.state.launched = out.launched
+        # The compliance reviewer's model calls (zero without a model, and for older runs).
+        self.state.cost.add(out.usage)
         self.state.integrations = [
             IntegrationView(name=r.name, status=r.status, reason=r.reason, url=r.url) for r in out.integrations
         ]

@@ -90,6 +90,9 @@ async def test_the_reviewer_adds_a_blocking_finding_beside_the_rule_checks(
     assert "(task pricing)" not in user, "the pricing deliverable is internal"
     (usage,) = [u for u in usage_rows(openai_settings.database_url) if u.activity == "compliance_review"]
     assert usage.provider == "openai" and usage.tokens_in > 0
+    # The report carries the same spend, for the workflow to add to the project's cost.
+    assert (report.usage.tokens_in, report.usage.tokens_out) == (usage.tokens_in, usage.tokens_out)
+    assert rules_only.usage.tokens_in == 0
 
 
 async def test_a_failing_reviewer_leaves_the_rule_checks_standing(

@@ -27,11 +27,13 @@ from workflows.models import AutoApprove, GateStatus, Phase, Policy, ProjectInpu
 from workflows.project import ProjectWorkflow
 
 # The agent activities that record usage (assemble_team is a catalog lookup, no LLM call).
-METERED = ("interview_questions", "research", "plan", "produce", "review", "analyze_kpis")
+# Activities that write a usage row (compliance_review: with a model, its reviewer calls it).
+METERED = ("interview_questions", "research", "plan", "produce", "review", "analyze_kpis", "compliance_review")
 # What the scripted LLM's plan gives an undisturbed run: every task passes in round 1.
 PLANNED_IDS = {t["id"] for t in PLAN_TASKS}
 HIGH_RISK_TITLES = [str(t["title"]) for t in PLAN_TASKS if t["risk"] == "high"]
-USAGE_ROWS = 3 + 2 * len(PLAN_TASKS)  # interview, research, plan + one produce and one review per task
+# interview, research, plan + one produce and one review per task + the compliance reviewer before go-live
+USAGE_ROWS = 3 + 2 * len(PLAN_TASKS) + 1
 DOCUMENTS = 1 + len(PLAN_TASKS)  # the research report + one deliverable version per task
 # interview, plan, go-live, and one deliverable gate per high-risk task
 GATES = 3 + len(HIGH_RISK_TITLES)
