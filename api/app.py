@@ -13,11 +13,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
@@ -93,6 +95,18 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # A browser opening an address with no route gets a page with a way back instead of
+        # JSON; every route keeps its own answers (JSON for the API, pages for the pages).
+        if (
+            exc.status_code == 404
+            and request.scope.get("route") is None
+            and "text/html" in request.headers.get("accept", "")
+        ):
+            return pages.page_not_found(request)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(PayloadTooLarge)
     async def payload_too_large(_request: Request, exc: PayloadTooLarge) -> JSONResponse:

@@ -34,6 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import links, readmodel
 from api.auth import Principal
 from api.payload_guard import PayloadTooLarge
+from api.plan_view import shown_plan_summary
 from api.schemas import (
     DecisionLogOut,
     GateOut,
@@ -319,14 +320,13 @@ def build_detail(
             cost.budget_usd = row.budget_usd
         kpis, integrations_live = state.kpis, state.integrations
         phase, status_, timeline = state.phase, state.status, state.timeline
-        plan_summary = state.plan.summary if state.plan else ""
         steering, error, name, goal, owner = state.steering, state.error, state.name, state.goal, state.owner
     else:
         gates = [gate_out(settings, g) for g in rows.values()]
         tasks, kpis, integrations_live, timeline = [], Kpis(), [], []
         cost = Cost(usd=row.cost_usd, budget_usd=row.budget_usd)
         phase, status_ = Phase(row.phase), Status(row.status)
-        plan_summary, steering, error, name, goal, owner = "", [], None, row.name, row.goal, row.owner
+        steering, error, name, goal, owner = [], None, row.name, row.goal, row.owner
     # The integrations table is what launch actually did; the state fills in the rest.
     integrations = {i.name: i for i in integrations_live}
     for rec in readmodel.integrations_for(session, row.id):
@@ -348,6 +348,9 @@ def build_detail(
         )
         for d in readmodel.decisions_for(session, row.id)
     ]
+    plan_summary = (
+        shown_plan_summary(state.plan, state.gates, decisions) if state is not None and state.plan is not None else ""
+    )
     return ProjectDetail(
         id=row.id,
         name=name,

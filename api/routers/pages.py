@@ -93,6 +93,17 @@ def error_page(request: Request, code: int, title: str, message: str, *, hint: s
     )
 
 
+def page_not_found(request: Request) -> HTMLResponse:
+    """404 for a browser at an address no route answers."""
+    return error_page(
+        request,
+        status.HTTP_404_NOT_FOUND,
+        "Page not found",
+        f"There is no page at {request.url.path[:200]}.",
+        hint="Check the address, or start again from the dashboard.",
+    )
+
+
 def forged_form(request: Request) -> HTMLResponse:
     """403 for a state-changing form without a valid token of ours (a cross-site post, or stale)."""
     return error_page(
@@ -101,6 +112,7 @@ def forged_form(request: Request) -> HTMLResponse:
         "Form not accepted",
         "This form did not come from this Boardroom page (or it is older than 12 hours). "
         "Reload the page and try again.",
+        hint="Nothing was changed.",
     )
 
 
