@@ -813,6 +813,10 @@ class TaskRunInput(Model):
     context: WorkContext = WorkContext()
     # Rounds (stored versions) the task already had: a re-run's versions come after them.
     rounds_before: int = Field(default=0, ge=0, le=1000)
+    # Ask the project about the task's role before every agent call even when `policy` names no
+    # budget for it: a routine run's policy was fixed when its schedule was made, while the
+    # project's role budgets (workflows/role_budgets.py) are the live ones.
+    ask_role_budget: bool = False
 
 
 class TaskRunOutput(Model):
