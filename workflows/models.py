@@ -616,6 +616,8 @@ class IntegrationView(Model):
     status: Literal["pending", "done", "skipped", "failed", "local"] = "pending"
     reason: str = ""
     url: str | None = None
+    # When this result came in: launch, or the latest published improvement (site, repository).
+    at: datetime | None = None
 
 
 class PhaseMark(Model):
@@ -974,6 +976,8 @@ class ReviewCycleOutput(Model):
     summary: str
     results: list[TaskRunOutput] = []
     usage: Usage = Usage()
+    # The site and repository published again with this review's improvements (none: nothing published).
+    integrations: list[IntegrationResult] = []
 
 
 class PlanUpdate(Model):
