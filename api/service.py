@@ -330,11 +330,13 @@ def build_detail(
     # The integrations table is what launch actually did; the state fills in the rest.
     integrations = {i.name: i for i in integrations_live}
     for rec in readmodel.integrations_for(session, row.id):
+        live = integrations.get(rec.name)
         integrations[rec.name] = IntegrationView(
             name=rec.name,
             status=rec.status,  # type: ignore[arg-type]
             reason=rec.reason,
             url=rec.url,
+            at=live.at if live is not None else None,
         )
     decisions = [
         DecisionLogOut(

@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from boardroom.errors import ConfigError
+from boardroom.role_budget_text import parse_role_budgets
 
 TERMINAL = ("completed", "failed", "cancelled")
 PHASES = ("discovery", "execution", "launch", "operations")
@@ -200,6 +201,11 @@ def cmd_project_new(args: argparse.Namespace) -> int:
             body[field] = getattr(args, field)
     if args.budget is not None:
         body["budget_usd"] = args.budget
+    if args.role_budget:
+        try:
+            body["role_budgets_usd"] = parse_role_budgets(args.role_budget)
+        except ValueError as exc:
+            raise ConfigError(f"--role-budget: {exc}") from None
     with client_for(args) as api:
         created = api.call("POST", "/projects", json=body)
         print(f"project {created['id']} started")
@@ -444,6 +450,12 @@ def register(sub: Any) -> None:
         choices=["none", "low", "medium", "all"],
         default="none",
         help="risk tiers approved by policy (default none; all = fully autonomous)",
+    )
+    new.add_argument(
+        "--role-budget",
+        action="append",
+        metavar="ROLE=USD",
+        help="a monthly budget for a role of the agent catalog, like copywriter=40 (repeatable)",
     )
     new.add_argument("--name", help="project name (default: from the goal)")
     new.add_argument("--approver", help="who decides the gates (default ceo)")

@@ -625,6 +625,8 @@ class IntegrationView(Model):
     status: Literal["pending", "done", "skipped", "failed", "local"] = "pending"
     reason: str = ""
     url: str | None = None
+    # When this result came in: launch, or the latest published improvement (site, repository).
+    at: datetime | None = None
 
 
 class PhaseMark(Model):
@@ -822,6 +824,10 @@ class TaskRunInput(Model):
     context: WorkContext = WorkContext()
     # Rounds (stored versions) the task already had: a re-run's versions come after them.
     rounds_before: int = Field(default=0, ge=0, le=1000)
+    # Ask the project about the task's role before every agent call even when `policy` names no
+    # budget for it: a routine run's policy was fixed when its schedule was made, while the
+    # project's role budgets (workflows/role_budgets.py) are the live ones.
+    ask_role_budget: bool = False
 
 
 class TaskRunOutput(Model):
@@ -983,6 +989,8 @@ class ReviewCycleOutput(Model):
     summary: str
     results: list[TaskRunOutput] = []
     usage: Usage = Usage()
+    # The site and repository published again with this review's improvements (none: nothing published).
+    integrations: list[IntegrationResult] = []
 
 
 class PlanUpdate(Model):

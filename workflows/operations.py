@@ -118,24 +118,25 @@ class OperationsReviewWorkflow(GateClient):
             await asyncio.gather(*runs, return_exceptions=True)
             raise
         summary = analysis.summary
+        published: list[IntegrationResult] = []
         if data.publication is not None and workflow.patched(PATCH_IMPROVEMENT_COMPLIANCE):
-            note = await self._publish(data, data.publication, analysis, list(results))
+            note, published = await self._publish(data, data.publication, analysis, list(results))
             summary = f"{summary} {note}".strip()
-        return ReviewCycleOutput(summary=summary, results=list(results), usage=analysis.usage)
+        return ReviewCycleOutput(summary=summary, results=list(results), usage=analysis.usage, integrations=published)
 
     async def _publish(
         self, data: ReviewCycleInput, pub: Publication, analysis: KpiOutput, results: list[TaskRunOutput]
-    ) -> str:
+    ) -> tuple[str, list[IntegrationResult]]:
         """The compliance review over the passed improvements, then the site and the repository
-        published again with them. A refused review or a failed publication is said in the
-        review's summary; operations go on either way."""
+        published again with them (their results, for the project's integrations). A refused
+        review or a failed publication is said in the review's summary; operations go on either way."""
         done = [
             r.deliverable_id
             for r in results
             if r.deliverable_id is not None and r.status in (TaskStatus.passed, TaskStatus.accepted)
         ]
         if not done:
-            return ""
+            return "", []
         checked = await check_before_publishing(
             self,
             project_id=data.project_id,
@@ -150,7 +151,7 @@ class OperationsReviewWorkflow(GateClient):
             spent=analysis.usage,
         )
         if checked is None:
-            return "Improvements not published: stopped at the compliance review."
+            return "Improvements not published: stopped at the compliance review.", []
         ids, note = checked
         everything = list(dict.fromkeys([*pub.published_ids, *ids]))[-KEEP_PUBLISHED:]
         try:
@@ -179,5 +180,6 @@ class OperationsReviewWorkflow(GateClient):
         except ActivityError as err:
             cause = err.cause
             reason = cause.message if isinstance(cause, ApplicationError) else str(err)
-            return f"{note} Improvements not published: {reason[:300]}"
-        return f"{note} Published {len(ids)} improvement(s): site {site.status}, repository {repo.status}."
+            return f"{note} Improvements not published: {reason[:300]}", []
+        done_note = f"{note} Published {len(ids)} improvement(s): site {site.status}, repository {repo.status}."
+        return done_note, [site, repo]

@@ -45,8 +45,9 @@ class ProduceReviewWorkflow(GateClient):
         self.project_workflow_id = data.project_workflow_id
         task, policy = data.task, data.policy
         # The task's role has a monthly budget: progress waits for the project's answer, and
-        # every agent call checks the role first (workflows/role_budgets.py).
-        self._budgeted = task.role in policy.role_budgets_usd
+        # every agent call checks the role first (workflows/role_budgets.py). A routine's run
+        # always asks: the project's budgets may have changed since its policy was fixed.
+        self._budgeted = task.role in policy.role_budgets_usd or data.ask_role_budget
         role = task.role if self._budgeted else None
         self._role = role or ""
         # A re-run (compliance findings before go-live) continues after the task's stored versions.

@@ -499,9 +499,8 @@ class ProjectWorkflow:
         self.state.launched = out.launched
         # The compliance reviewer's model calls (zero without a model, and for older runs).
         self.state.cost.add(out.usage)
-        self.state.integrations = [
-            IntegrationView(name=r.name, status=r.status, reason=r.reason, url=r.url) for r in out.integrations
-        ]
+        self.state.integrations = []
+        self._note_integrations(out.integrations)
         if not out.launched:
             for task_id in CHECKLIST:
                 self._set_task(task_id, TaskStatus.dropped)
@@ -546,6 +545,8 @@ class ProjectWorkflow:
             f"review-{number}",
         )
         self.state.reviews_done = number
+        # The site and repository as the review published them again (state only: no command).
+        self._note_integrations(out.integrations)
         self.state.kpis.reviews = number
         self.state.kpis.improvements += len(out.results)
         self.state.cost.add(out.usage)
@@ -553,6 +554,13 @@ class ProjectWorkflow:
         self.state.notes = []
         self.state.customer_reports = []
         await self._refresh(force=True)
+
+    def _note_integrations(self, results: list[IntegrationResult]) -> None:
+        """The newest result per integration: launch's, then each published improvement's."""
+        views = {i.name: i for i in self.state.integrations}
+        for r in results:
+            views[r.name] = IntegrationView(name=r.name, status=r.status, reason=r.reason, url=r.url, at=workflow.now())
+        self.state.integrations = list(views.values())
 
     def _should_continue_as_new(self) -> bool:
         info = workflow.info()

@@ -4,6 +4,11 @@ Each routine is a Temporal Schedule (`routine-<project id>-<n>`, api/routers/rou
 action starts this workflow. The run joins the project's board the way an operations
 improvement does (a `plan_updated` signal with a negative revision), then goes through the same
 Producer+QA child workflow, whose progress and gates go to the project as for any task.
+
+Role budgets: the policy in a routine's input was fixed when its schedule was made (from the
+project's row, which holds no role budgets), so the run's task asks the project about its role
+the way a task of a budgeted role does (`ask_role_budget`): the project counts its spend under the
+role, notifies at 80% and holds it behind the role's budget gate at 100%.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
 MAX_CRITERIA = 10
 MAX_CRITERION = 500
+# Added while routines were live: a run's task answers to the project's role budgets; runs that
+# started before replay without asking.
+PATCH_ROUTINE_ROLE_BUDGETS = "routine-role-budgets"
 
 Criterion = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CRITERION)]
 
@@ -99,6 +107,7 @@ class RoutineWorkflow:
                 goal=data.goal,
                 task=task,
                 policy=data.policy,
+                ask_role_budget=workflow.patched(PATCH_ROUTINE_ROLE_BUDGETS),
             ),
             id=task_workflow_id(workflow.info().workflow_id, task.id),
             parent_close_policy=ParentClosePolicy.TERMINATE,

@@ -13,15 +13,17 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from activities.catalog import load_catalog
 from api import readmodel, service
 from api.auth import BrowserRoute, PrincipalDep
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
 from api.forms import form_token, form_token_ok, read_form
 from api.routers.pages import error_page, forged_form, templates
 from api.schemas import ProjectCreate
+from boardroom.role_budget_text import parse_role_budgets
 from boardroom.settings import Settings
 from workflows.ids import project_id_from_gate_id
-from workflows.models import DECISION_STATUS, AutoApprove, Channel, GateDecision, GateStatus
+from workflows.models import DECISION_STATUS, MAX_ROLE_BUDGETS, AutoApprove, Channel, GateDecision, GateStatus
 
 router = APIRouter(tags=["console"], include_in_schema=False, dependencies=[ApiKey], route_class=BrowserRoute)
 
@@ -51,6 +53,8 @@ def _new_form(
             "form": form or {},
             "error": error,
             "policies": [p.value for p in AutoApprove],
+            "roles": load_catalog().names,
+            "max_role_budgets": MAX_ROLE_BUDGETS,
             "form_token": form_token(settings, "new-project"),
         },
         status_code=code,
@@ -65,10 +69,15 @@ def new_project_form(request: Request, settings: SettingsDep) -> HTMLResponse:
 
 def _validation_message(exc: ValidationError) -> str:
     first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ()))
-    if not field:
+    loc = [str(p) for p in first.get("loc", ())]
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    if not loc:
         # A rule across fields (a quorum larger than the approvers): its message says it all.
-        return str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        return message
+    if loc[0] == "role_budgets_usd":
+        which = f" ({loc[1]})" if len(loc) > 1 else ""
+        return f"Role budgets{which}: {message}"
+    field = ".".join(loc)
     labels = {
         "goal": "Goal",
         "name": "Name",
@@ -99,6 +108,12 @@ async def new_project_submit(
         if not quorum.isdigit():
             return _new_form(request, settings, error="Approvals needed: enter a whole number", form=form, code=422)
         data["quorum"] = int(quorum)
+    try:
+        role_budgets = parse_role_budgets(form.get("role_budgets", "").splitlines())
+    except ValueError as exc:
+        return _new_form(request, settings, error=f"Role budgets: {exc}", form=form, code=422)
+    if role_budgets:
+        data["role_budgets_usd"] = role_budgets
     budget = form.get("budget_usd", "").strip()
     if budget:
         try:

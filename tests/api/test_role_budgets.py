@@ -3,6 +3,7 @@ but a known role with a finite, non-negative amount is refused with a 422 before
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from boardroom.settings import Settings
 from tests.api.conftest import AppClient
+from tests.api.test_cli_client import cli, serve
+from tests.api.test_console import token_in
 from tests.api.test_lifecycle import eventually, worker
 from workflows.models import MAX_ROLE_BUDGETS
 
@@ -106,3 +109,103 @@ async def test_role_budgets_set_at_creation_show_in_the_state(
         await eventually(ended, "the project to end")
         late = await http.put(f"/projects/{pid}/role-budgets", json={"role_budgets_usd": {"copywriter": 5}})
         assert late.status_code == 409, late.text
+
+
+# --- the console's new-project form and `boardroom project new --role-budget` -------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        ("copywriter 40", "Role budgets: &#39;copywriter 40&#39; is not role=amount (like copywriter=40)"),
+        ("=40", "Role budgets: &#39;=40&#39; is not role=amount"),
+        ("copywriter=lots", "Role budgets: copywriter: &#39;lots&#39; is not a number of dollars"),
+        ("copywriter=1\ncopywriter=2", "Role budgets: &#39;copywriter&#39; is given twice"),
+        ("astrologer=5", "Role budgets: unknown role(s) astrologer; the catalog has: "),
+        ("copywriter=-1", "Role budgets (copywriter): Input should be greater than or equal to 0"),
+        ("copywriter=nan", "Role budgets (copywriter): Input should be a finite number"),
+        ("copywriter=2000000", "Role budgets (copywriter): Input should be less than or equal to 1000000"),
+    ],
+)
+async def test_bad_role_budgets_in_the_form_are_a_422_page(offline_api: AppClient, lines: str, problem: str) -> None:
+    async with offline_api() as http:
+        page = await http.get("/new")
+        assert page.status_code == 200 and 'name="role_budgets"' in page.text
+        assert "Roles: " in page.text and "copywriter" in page.text
+        token = token_in(page.text, "/new")
+        resp = await http.post("/new", data={"goal": "Sell mugs", "role_budgets": lines, "form_token": token})
+        listed = (await http.get("/projects")).json()["items"]
+    assert resp.status_code == 422, resp.text
+    assert resp.headers["content-type"].startswith("text/html")
+    assert problem in resp.text, resp.text
+    kept = resp.text.split('name="role_budgets"', 1)[1].split("</textarea>", 1)[0]
+    assert lines.splitlines()[0] in kept, "the form is kept"
+    assert listed == []
+
+
+async def test_role_budgets_from_the_form_and_the_cli(
+    dev_env: WorkflowEnvironment,
+    live_settings: Settings,
+    live_api: AppClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with worker(dev_env, live_settings), live_api() as http:
+
+        async def live_budgets(pid: str) -> dict[str, float] | None:
+            detail = (await http.get(f"/projects/{pid}")).json()
+            return detail["role_budgets"]["budgets_usd"] if detail["source"] == "live" else None
+
+        # The console's form: `role=amount` lines, blank lines and a `$` allowed.
+        token = token_in((await http.get("/new")).text, "/new")
+        created = await http.post(
+            "/new",
+            data={
+                "goal": "Sell hand-painted mugs online",
+                "role_budgets": "copywriter = 12.5\n\nweb-developer=$0\n",
+                "form_token": token,
+            },
+        )
+        assert created.status_code == 303, created.text
+        from_form = created.headers["location"].split("/")[2]
+        budgets = await eventually(lambda: live_budgets(from_form), "the form's project")
+        assert budgets == {"copywriter": 12.5, "web-developer": 0.0}
+
+        # The CLI: repeatable --role-budget ROLE=USD; bad input is one line and exit code 2.
+        async with serve(live_settings) as url:
+            monkeypatch.setenv("BOARDROOM_API_URL", url)
+            monkeypatch.delenv("BOARDROOM_API_KEY", raising=False)
+            code = await cli(
+                "project", "new", "Sell tea subscriptions", "--role-budget", "copywriter=40",
+                "--role-budget", "pricing-strategist=7.5", "--wait", "0",
+            )  # fmt: skip
+            out = capsys.readouterr().out
+            assert code == 0, out
+            found = re.search(r"project (p-[0-9a-f]{12}) started", out)
+            assert found, out
+            from_cli = found.group(1)
+            budgets = await eventually(lambda: live_budgets(from_cli), "the CLI's project")
+            assert budgets == {"copywriter": 40.0, "pricing-strategist": 7.5}
+
+            total = (await http.get("/projects")).json()["total"]
+            for argv, problem in [
+                (["--role-budget", "copywriter"], "boardroom: --role-budget: 'copywriter' is not role=amount"),
+                (["--role-budget", "copywriter=ten"], "boardroom: --role-budget: copywriter: 'ten' is not a number"),
+                (
+                    ["--role-budget", "copywriter=1", "--role-budget", "copywriter=2"],
+                    "boardroom: --role-budget: 'copywriter' is given twice",
+                ),
+                (
+                    ["--role-budget", "astrologer=5"],
+                    "boardroom: POST /projects: 422 role_budgets_usd: Value error, unknown role(s) astrologer",
+                ),
+                (
+                    ["--role-budget", "copywriter=-3"],
+                    "boardroom: POST /projects: 422 role_budgets_usd.copywriter: Input should be greater than",
+                ),
+            ]:
+                assert await cli("project", "new", "Sell mugs", *argv, "--wait", "0") == 2
+                captured = capsys.readouterr()
+                assert captured.err.startswith(problem) and captured.err.count("\n") == 1, captured.err
+                assert captured.out == ""
+            assert (await http.get("/projects")).json()["total"] == total, "nothing started"

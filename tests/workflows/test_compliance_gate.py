@@ -27,7 +27,7 @@ from tests.workflows.helpers import (
     wait_for,
 )
 from workers.worker import create_worker
-from workflows.models import GateKind, GateView, Phase, Policy, ProjectState, Status
+from workflows.models import GateKind, GateView, Phase, Policy, ProjectState, ReviewCycleOutput, Status
 from workflows.project import ProjectWorkflow
 
 CLAIM_GOAL = 'Sell "Guaranteed Results Coaching" sessions online'
@@ -187,10 +187,26 @@ async def test_clean_improvements_are_published_without_a_gate(
     policy = Policy(pass_threshold=0, max_rounds=1, review_interval_s=interval)
     async with create_worker(time_env.client, settings, task_queue=task_queue):
         handle = await start_project(time_env.client, task_queue, policy=policy)
-        await approve_until(handle, Phase.operations)
+        launched = {i.name: i for i in (await approve_until(handle, Phase.operations)).integrations}
+        launched_at = launched["site"].at
+        assert launched["site"].status == "done" and launched_at is not None
+        assert all(i.at == launched_at for i in launched.values())
         await time_env.sleep(timedelta(seconds=interval + 60))
         state = await wait_for(handle, lambda s: s.reviews_done == 1, what="review 1 ends")
         assert GateKind.compliance not in [g.kind for g in state.gates]
         summary = state.review_summaries[-1]
         assert "Compliance: no blocking findings" in summary and "Published 1 improvement(s)" in summary
+
+        # The project's integrations show the site and the repository as the review published them.
+        review = time_env.client.get_workflow_handle(f"{handle.id}/review-1", result_type=ReviewCycleOutput)
+        published = {r.name: r for r in (await review.result()).integrations}
+        assert set(published) == {"site", "github"}
+        now = {i.name: i for i in state.integrations}
+        assert set(now) == set(launched), "launch's other integrations stay"
+        for name, result in published.items():
+            assert (now[name].status, now[name].reason, now[name].url) == (result.status, result.reason, result.url)
+            at = now[name].at
+            assert at is not None and at > launched_at + timedelta(seconds=interval), (at, launched_at)
+        for name in set(launched) - set(published):
+            assert now[name] == launched[name]
         await cancel_and_wait(handle)

@@ -59,6 +59,18 @@ def rounds(state: ProjectState, task_id: str = TASK) -> int:
     return next(t for t in state.tasks if t.id == task_id).rounds
 
 
+async def budget_notices_sent(handle: Handle) -> int:
+    """How many `notify_slack` calls of phase `budget` the project scheduled."""
+    history = await handle.fetch_history()
+    return sum(
+        1
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "notify_slack"
+        and json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)["phase"] == "budget"
+    )
+
+
 async def approve_role(handle: Handle, gate: GateView, increase: float) -> None:
     await handle.execute_update(  # type: ignore[unused-coroutine]
         ProjectWorkflow.decide,
@@ -137,15 +149,7 @@ async def test_role_budget_notice_gate_approve_then_reject(
         assert result.summary == f"budget not raised: the {ROLE} budget for {month}"
 
         # The CEO's Slack notice went out once (skipped without Slack, but asked for once).
-        history = await handle.fetch_history()
-        budget_notices = [
-            e
-            for e in history.events
-            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-            and e.activity_task_scheduled_event_attributes.activity_type.name == "notify_slack"
-            and json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)["phase"] == "budget"
-        ]
-        assert len(budget_notices) == 1
+        assert await budget_notices_sent(handle) == 1
         await cancel_and_wait(handle)
 
 
