@@ -8,12 +8,16 @@ from typing import Any
 START = "<!-- bench:start -->"
 END = "<!-- bench:end -->"
 
-# The targets the bench checks (the rest of the figures are reported without one).
-OVERHEAD_MAX = 1.25
+# The targets the bench checks (the rest of the figures are reported without one); those of
+# issue 16 ("one workflow per project") where it sets one.
+OVERHEAD_MAX = 1.10
 ROUND_TRIP_P50_MS = 50.0
 ROUND_TRIP_P99_MS = 250.0
-RSS_PER_1000_MIB = 300.0
+RSS_PER_1000_MIB = 250.0
 EVENTS_PER_RUN_MAX = 4096
+THROUGHPUT_MIN = 90.0
+WORKFLOW_TASKS_PER_PROJECT_MAX = 40
+EVENTS_PER_PROJECT_MAX = 300
 
 Row = tuple[str, str, str, bool | None]
 
@@ -47,8 +51,8 @@ def rows(results: dict[str, Any]) -> list[Row]:
             (
                 f"Throughput: {tp['projects']} projects at once, goal → operations (auto_approve all)",
                 f"{_num(tp['projects_per_minute'])} projects/min (all in {_num(tp['makespan_s'])} s)",
-                "—",
-                None,
+                f"≥ {THROUGHPUT_MIN:.0f}",
+                tp["projects_per_minute"] >= THROUGHPUT_MIN,
             ),
             (
                 "Time per project (start → operations) p50 / p95",
@@ -75,8 +79,18 @@ def rows(results: dict[str, Any]) -> list[Row]:
                 f"≤ {EVENTS_PER_RUN_MAX:,}",
                 tp["history_events_per_run_max"] <= EVENTS_PER_RUN_MAX,
             ),
+            (
+                "Workflow tasks / history events per project, goal → operations (mean, all runs of a project)",
+                f"{_num(a['workflow_tasks'], 0)} / "
+                f"{_num(tp['history_events_per_run_mean'] * tp['runs_per_project'], 0)}",
+                f"≤ {WORKFLOW_TASKS_PER_PROJECT_MAX} / ≤ {EVENTS_PER_PROJECT_MAX}",
+                a["workflow_tasks"] <= WORKFLOW_TASKS_PER_PROJECT_MAX
+                and tp["history_events_per_run_mean"] * tp["runs_per_project"] <= EVENTS_PER_PROJECT_MAX,
+            ),
         ]
-    if not failed("overhead", "Overhead vs bare Temporal (same shape)", f"≤ {OVERHEAD_MAX}"):
+    # Issue 16 sets ≤ 1.10× against a bare single workflow running the same activities; the bench's
+    # reference is still the bare tree of the same shape (workflows signalling each other).
+    if not failed("overhead", "Overhead vs bare Temporal (same shape)", f"≤ {OVERHEAD_MAX:.2f}×"):
         ov = s["overhead"]
         wft_br, wft_bare = ov["workflow_tasks_per_project"]
         out.append(
@@ -85,7 +99,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
                 f"{ov['ratio_makespan']:.2f}× ({_num(ov['boardroom_makespan_s'])} s vs "
                 f"{_num(ov['bare_makespan_s'])} s; p50 per project {ov['ratio_p50']:.2f}×; workflow tasks per "
                 f"project {_num(wft_br, 0)} vs {_num(wft_bare, 0)})",
-                f"≤ {OVERHEAD_MAX}",
+                f"≤ {OVERHEAD_MAX:.2f}×",
                 ov["ratio_makespan"] <= OVERHEAD_MAX,
             )
         )
