@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -35,6 +35,10 @@ with workflow.unsafe.imports_passed_through():
 # Added while projects were live: passed improvements of a launched project go through the
 # compliance review and are then published (site and repository); older runs replay without.
 PATCH_IMPROVEMENT_COMPLIANCE = "compliance-before-improvement-publish"
+# Added while projects were live: a compliance review that fails (its activity out of retries,
+# a revision child failing) is said in the review's summary instead of failing the review,
+# which ended the whole project as failed; runs recorded before it replay the old failure.
+PATCH_COMPLIANCE_FAILURE_NOTED = "improvement-compliance-failure-noted"
 KEEP_PUBLISHED = 500
 
 
@@ -137,19 +141,27 @@ class OperationsReviewWorkflow(GateClient):
         ]
         if not done:
             return "", []
-        checked = await check_before_publishing(
-            self,
-            project_id=data.project_id,
-            project_workflow_id=data.project_workflow_id,
-            goal=data.goal,
-            plan=Plan(summary=analysis.summary, tasks=analysis.improvements, offer=pub.offer, kind=pub.kind),
-            ids=done,
-            policy=data.policy,
-            title=f"Compliance findings before publishing the improvements of review {data.review_number}",
-            stop="publishes nothing",
-            before="publishing",
-            spent=analysis.usage,
-        )
+        try:
+            checked = await check_before_publishing(
+                self,
+                project_id=data.project_id,
+                project_workflow_id=data.project_workflow_id,
+                goal=data.goal,
+                plan=Plan(summary=analysis.summary, tasks=analysis.improvements, offer=pub.offer, kind=pub.kind),
+                ids=done,
+                policy=data.policy,
+                title=f"Compliance findings before publishing the improvements of review {data.review_number}",
+                stop="publishes nothing",
+                before="publishing",
+                spent=analysis.usage,
+            )
+        except (ActivityError, ChildWorkflowError) as err:
+            if isinstance(err.cause, CancelledError) or not workflow.patched(PATCH_COMPLIANCE_FAILURE_NOTED):
+                raise
+            cause = err.cause
+            reason = (cause.message if isinstance(cause, FailureError) else "") or str(err)
+            workflow.logger.warning("Review %s: the compliance review failed: %s", data.review_number, reason)
+            return f"Improvements not published: the compliance review failed ({reason[:300]}).", []
         if checked is None:
             return "Improvements not published: stopped at the compliance review.", []
         ids, note = checked

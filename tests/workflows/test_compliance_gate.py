@@ -6,12 +6,17 @@ so the offline producer keeps writing it: a revision re-produces the site and th
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import col, select
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from boardroom.settings import Settings
 from store.db import session_scope
@@ -26,8 +31,18 @@ from tests.workflows.helpers import (
     start_project,
     wait_for,
 )
-from workers.worker import create_worker
-from workflows.models import GateKind, GateView, Phase, Policy, ProjectState, ReviewCycleOutput, Status
+from workers.worker import activities, create_worker, workflow_runner, workflows
+from workflows.models import (
+    ComplianceInput,
+    ComplianceReport,
+    GateKind,
+    GateView,
+    Phase,
+    Policy,
+    ProjectState,
+    ReviewCycleOutput,
+    Status,
+)
 from workflows.project import ProjectWorkflow
 
 CLAIM_GOAL = 'Sell "Guaranteed Results Coaching" sessions online'
@@ -209,4 +224,51 @@ async def test_clean_improvements_are_published_without_a_gate(
             assert at is not None and at > launched_at + timedelta(seconds=interval), (at, launched_at)
         for name in set(launched) - set(published):
             assert now[name] == launched[name]
+        await cancel_and_wait(handle)
+
+
+def failing_in_reviews(settings: Settings) -> list[Callable[..., Any]]:
+    """The worker's activities, with a compliance review that fails for good (as one out of
+    retries does) when an operations review calls it; launch's still runs the real one."""
+    real = {fn.__temporal_activity_definition.name: fn for fn in activities(settings)}  # type: ignore[attr-defined]
+    review = real.pop("compliance_review")
+
+    @activity.defn(name="compliance_review")
+    async def compliance_review(data: ComplianceInput) -> ComplianceReport:
+        if "/review-" in (activity.info().workflow_id or ""):
+            raise ApplicationError("the reviewer is unreachable", non_retryable=True)
+        result: ComplianceReport = await review(data)
+        return result
+
+    return [*real.values(), compliance_review]
+
+
+async def test_a_failed_compliance_review_leaves_operations_running(
+    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+) -> None:
+    """A compliance review that fails in an operations review publishes nothing and says so in
+    the review's summary; the project stays live in operations instead of ending as failed."""
+    interval = 3600
+    policy = Policy(pass_threshold=0, max_rounds=1, review_interval_s=interval)
+    client = time_env.client
+    worker = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=workflows(),
+        workflow_runner=workflow_runner(),
+        activities=failing_in_reviews(settings),
+    )
+    async with worker:
+        handle = await start_project(client, task_queue, policy=policy)
+        assert (await approve_until(handle, Phase.operations)).launched
+        await time_env.sleep(timedelta(seconds=interval + 60))
+        state = await wait_for(handle, lambda s: s.reviews_done == 1, what="review 1 ends")
+        assert (state.status, state.phase) == (Status.running, Phase.operations)
+        summary = state.review_summaries[-1]
+        assert summary.endswith(
+            "Improvements not published: the compliance review failed (the reviewer is unreachable)."
+        ), summary
+        review = await client.get_workflow_handle(f"{handle.id}/review-1").fetch_history()
+        assert scheduled(review, "compliance_review") == 1
+        assert scheduled(review, "finalize_site") == scheduled(review, "publish_github") == 0
         await cancel_and_wait(handle)
