@@ -116,6 +116,11 @@ PATCH_APPROVE_WITH_EDITS = "approve-with-edits"
 # Added while projects were live: high-risk gates of a policy with `quorum` > 1 collect one vote
 # per listed approver and resolve at the Nth approval or the first "no" (older runs: one decision).
 PATCH_QUORUM = "gate-quorum-votes"
+# Added while projects were live: a deciding approver's edited text waits for an earlier
+# approver's edit still being stored, so the versions follow each other (older runs stored both at once).
+PATCH_EDITS_IN_TURN = "quorum-edits-stored-in-turn"
+# How much of a quorum vote's comment the gate's votes keep in the state (the `vote` table has it all).
+VOTE_COMMENT_KEPT = 300
 
 # What a phase change tells the CEO's Slack channel (the notice adds the project page link).
 PHASE_NOTICES = {
@@ -664,7 +669,8 @@ class ProjectWorkflow:
                     decision=decision.decision,
                     channel=decision.channel,
                     at=now,
-                    comment=decision.comment,
+                    # The state keeps a short excerpt; the full comment is in the `vote` table.
+                    comment=decision.comment[:VOTE_COMMENT_KEPT],
                 )
             )
             vote = VoteRecord(
@@ -712,6 +718,9 @@ class ProjectWorkflow:
             edited_plan = apply_plan_edits(self.state.plan, decision.plan_edits)
             self.plan_updated(PlanUpdate(plan=edited_plan, revision=self.state.plan_revision))
         gate.status = DECISION_STATUS[decision.decision]
+        # A quorum's plan edits were carried into `decision` above and applied: the resolved gate
+        # no longer carries them (state and continue-as-new stay small).
+        gate.plan_edits = None
         gate.decision = decision.decision
         gate.decided_by = decision.approver
         gate.decided_at = now
@@ -794,6 +803,9 @@ class ProjectWorkflow:
             await self._record_vote(vote)
         edited_deliverable: int | None = None
         if self._edits_deliverable(gate, decision):
+            if gate.id in self._editing and workflow.patched(PATCH_EDITS_IN_TURN):
+                # An earlier approver's edit is still being stored: this one is the next version.
+                await workflow.wait_condition(lambda: gate.id not in self._editing)
             edited_deliverable = await self._store_deliverable_edit(gate, decision)
             edits = f"deliverable edited: a new version by {decision.approver[:200]} (document {edited_deliverable})"
         elif decision.decision == "approve" and (gate.edited_deliverable_id is not None or gate.id in self._editing):
