@@ -22,6 +22,7 @@ from api.routers.pages import error_page, forged_form, templates
 from api.schemas import ProjectCreate
 from boardroom.role_budget_text import parse_role_budgets
 from boardroom.settings import Settings
+from store.tables import Project
 from workflows.ids import project_id_from_gate_id
 from workflows.models import DECISION_STATUS, MAX_ROLE_BUDGETS, AutoApprove, Channel, GateDecision, GateStatus
 
@@ -105,9 +106,13 @@ async def new_project_submit(
         data["approvers"] = approvers
     quorum = form.get("quorum", "").strip()
     if quorum and quorum != "1":
-        if not quorum.isdigit():
+        try:
+            # isdecimal, not isdigit: "²" is a digit that int() refuses; the length bounds int().
+            if not quorum.isdecimal() or len(quorum) > 6:
+                raise ValueError(quorum)
+            data["quorum"] = int(quorum)
+        except ValueError:
             return _new_form(request, settings, error="Approvals needed: enter a whole number", form=form, code=422)
-        data["quorum"] = int(quorum)
     try:
         role_budgets = parse_role_budgets(form.get("role_budgets", "").splitlines())
     except ValueError as exc:
@@ -210,18 +215,23 @@ def inbox(
         for g in rows
         if (not project or g.project_id == project) and (not kind or g.kind == kind) and (not risk or g.risk == risk)
     ]
-    rows_by_id = {p.id: p for p in readmodel.list_projects(session, limit=200)[0]}
-    projects = {pid: p.name for pid, p in rows_by_id.items()}
+    rows_by_id: dict[str, Project | None] = {p.id: p for p in readmodel.list_projects(session, limit=200)[0]}
+    projects = {pid: p.name for pid, p in rows_by_id.items() if p is not None}
+    # Each shown gate's own project (older ones too), looked up once per request.
+    for g in gates:
+        if g.project_id not in rows_by_id:
+            rows_by_id[g.project_id] = readmodel.get_project(session, g.project_id)
+    names = {pid: p.name for pid, p in rows_by_id.items() if p is not None}
     cast = readmodel.votes_for(session, [g.id for g in gates])
     shown = [
-        service.gate_out(settings, g, cast.get(g.id, []), service.approvals_for(rows_by_id.get(g.project_id), g.risk))
+        service.gate_out(settings, g, cast.get(g.id, []), service.approvals_for(rows_by_id[g.project_id], g.risk))
         for g in gates
     ]
     return templates.TemplateResponse(
         request,
         "inbox.html",
         {
-            "gates": [(out, projects.get(g.project_id, g.project_id)) for out, g in zip(shown, gates, strict=True)],
+            "gates": [(out, names.get(g.project_id, g.project_id)) for out, g in zip(shown, gates, strict=True)],
             "tokens": {g.id: form_token(settings, f"decide:{g.id}") for g in gates},
             "projects": projects,
             "kinds": KINDS,

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
 from api.forms import form_token
@@ -328,6 +329,13 @@ async def test_new_project_form_sets_approvers_and_quorum(live_settings: Setting
         assert too_many.status_code == 422 and "quorum 3 needs at least 3 distinct approvers" in too_many.text
         not_a_number = await http.post("/new", data={**form, "quorum": "two"})
         assert not_a_number.status_code == 422 and "whole number" in not_a_number.text
+        with session_scope(live_settings.database_url) as session:
+            before = len(session.exec(select(Project)).all())
+        for odd in ("²", "٣" * 7, "1" * 5000):
+            refused = await http.post("/new", data={**form, "quorum": odd})
+            assert refused.status_code == 422 and "whole number" in refused.text, (odd[:10], refused.status_code)
+        with session_scope(live_settings.database_url) as session:
+            assert len(session.exec(select(Project)).all()) == before, "a refused form creates nothing"
         created = await http.post("/new", data={**form, "quorum": "2"})
         assert created.status_code == 303, created.text
         pid = created.headers["location"].removeprefix("/projects/").removesuffix("/view")
