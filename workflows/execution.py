@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         PlanInput,
         PlanOutput,
         PlanUpdate,
+        RoleBudgetsUpdate,
         SteerInstruction,
         TaskRunInput,
         TaskRunOutput,
@@ -36,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.produce_review import ProduceReviewWorkflow
 
 SIGNAL_STEER = "steer"
+# The project's role budgets changed (workflows/role_budgets.py): tasks started afterwards follow them.
+SIGNAL_ROLE_BUDGETS = "role_budgets"
 FINISHED = {TaskStatus.passed, TaskStatus.accepted, TaskStatus.dropped}
 # Deliverables a dependent task builds on.
 USABLE = {TaskStatus.passed, TaskStatus.accepted}
@@ -90,10 +93,18 @@ class ExecutionWorkflow(GateClient):
     def __init__(self) -> None:
         super().__init__()
         self._steering: list[str] = []
+        # Role budgets set on the project since this run started (None: the input's policy holds).
+        self._role_budgets: dict[str, float] | None = None
 
     @workflow.signal(name=SIGNAL_STEER)
     def steer(self, instruction: SteerInstruction) -> None:
         self._steering.append(instruction.instruction)
+
+    @workflow.signal(name=SIGNAL_ROLE_BUDGETS)
+    def role_budgets(self, update: RoleBudgetsUpdate) -> None:
+        """The project's role budgets changed: the tasks this run starts from now on follow them
+        (tasks already running keep theirs; the project still counts and holds by role)."""
+        self._role_budgets = dict(update.budgets_usd)
 
     @workflow.run
     async def run(self, data: ExecutionInput) -> ExecutionOutput:
@@ -111,6 +122,9 @@ class ExecutionWorkflow(GateClient):
                     applied_steering = len(self._steering)
                     plan, revision = await self._revise(data, plan, new, done, set(running), revision)
                 for task in ready_tasks(plan, done, set(running)):
+                    policy = data.policy
+                    if self._role_budgets is not None:
+                        policy = policy.model_copy(update={"role_budgets_usd": dict(self._role_budgets)})
                     running[task.id] = asyncio.create_task(
                         workflow.execute_child_workflow(
                             ProduceReviewWorkflow.run,
@@ -119,7 +133,7 @@ class ExecutionWorkflow(GateClient):
                                 project_workflow_id=data.project_workflow_id,
                                 goal=data.goal,
                                 task=task,
-                                policy=data.policy,
+                                policy=policy,
                                 context=task_context(data, plan, task, done, self._steering),
                             ),
                             id=task_workflow_id(parent_id, task.id),

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.describe import current_details
     from workflows.discovery import DiscoveryWorkflow
-    from workflows.execution import FINISHED, ExecutionWorkflow
+    from workflows.execution import FINISHED, SIGNAL_ROLE_BUDGETS, ExecutionWorkflow
     from workflows.ids import gate_id as make_gate_id
     from workflows.launch import CHECKLIST, LaunchWorkflow
     from workflows.models import (
@@ -121,6 +121,9 @@ PATCH_QUORUM = "gate-quorum-votes"
 PATCH_EDITS_IN_TURN = "quorum-edits-stored-in-turn"
 # How much of a quorum vote's comment the gate's votes keep in the state (the `vote` table has it all).
 VOTE_COMMENT_KEPT = 300
+# Added while projects were live: role budgets set during execution reach the running execution
+# child (its tasks started afterwards follow them); older runs never sent it.
+PATCH_EXECUTION_ROLE_BUDGETS = "execution-role-budgets"
 
 # What a phase change tells the CEO's Slack channel (the notice adds the project page link).
 PHASE_NOTICES = {
@@ -209,7 +212,17 @@ class ProjectWorkflow:
         follow them, and a continued run keeps them."""
         self._policy = self._policy.model_copy(update={"role_budgets_usd": dict(update.budgets_usd)})
         self._input = self._input.model_copy(update={"policy": self._policy})
+        child = self._child
+        if child is not None and self.state.phase == Phase.execution and workflow.patched(PATCH_EXECUTION_ROLE_BUDGETS):
+            self._in_background(self._tell_execution(child, update))
         return self._roles.set_budgets(update.budgets_usd)
+
+    async def _tell_execution(self, child: Any, update: RoleBudgetsUpdate) -> None:
+        """The running execution starts its next tasks under the new role budgets."""
+        try:
+            await child.signal(SIGNAL_ROLE_BUDGETS, update)
+        except FailureError:
+            pass  # execution has just ended: no task of it starts any more
 
     @set_role_budgets.validator
     def _validate_role_budgets(self, update: RoleBudgetsUpdate) -> None:

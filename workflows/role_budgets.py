@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 
 # Added while projects were live: older runs replay without role budgets (they had none).
 PATCH_ROLE_BUDGETS = "role-budgets"
+# Added while projects were live: a role gate decided after its role lost its budget only releases
+# the role's work, and a decision counts in the month it is made (older runs: as before).
+PATCH_ROLE_GATE_DECIDED = "role-gate-decided-now"
 ROLE_GATE_PREFIX = "role-budget:"
 NOTICE_SHARE = 0.8
 # Task workflows remembered per role, to tell them when the role's gate is decided.
@@ -103,23 +106,33 @@ class RoleBudgets:
             self._project._in_background(self._tell(progress.workflow_id, notice))
 
     async def decided(self, gate: GateView, decision: GateDecision) -> None:
-        """A role's gate was decided: raise its budget and go on, or refuse it for the month."""
+        """A role's gate was decided: raise its budget and go on, or refuse it for the month.
+        A gate of a role no longer budgeted only releases its work; one from a past month refuses
+        nothing in this one."""
         state = self.state
         role = next((r for r, key in state.held.items() if key == gate.key), None)
         if role is None:
             return
+        now = workflow.patched(PATCH_ROLE_GATE_DECIDED)
+        if now:
+            state = self._roll()
         del state.held[role]
         month = gate.key.rsplit(":", 2)[-2]
-        if decision.decision == "approve":
+        if now and role not in state.budgets_usd:
+            self._record(f"{role}: no budget any more; its work goes on ({decision.approver})")
+        elif decision.decision == "approve":
             increase = decision.budget_increase_usd or max(state.budgets_usd.get(role, 0.0), 1.0)
             state.budgets_usd[role] = round(state.budgets_usd.get(role, 0.0) + increase, 2)
             self._record(f"{role}: budget raised to {usd(state.budgets_usd[role])} by {decision.approver}")
             # Still spent (a small increase): a new gate at once instead of one more call.
             self._check(role)
         else:
-            if month == state.month and role not in state.refused:
-                state.refused.append(role)
-            self._record(f"{role}: budget not raised for {month} ({decision.approver}); its work stops")
+            text = f"{role}: budget not raised for {month} ({decision.approver})"
+            if month == state.month:
+                if role not in state.refused:
+                    state.refused.append(role)
+                text += "; its work stops"
+            self._record(text)
         notice = self._notice(role)
         if notice.status == "refused":
             notice.reason = refusal(role, month)

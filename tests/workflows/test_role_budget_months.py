@@ -27,7 +27,7 @@ from tests.workflows.test_compliance_gate import scheduled
 from tests.workflows.test_role_budgets import budget_notices_sent, role_gates, spent_notices
 from workers.worker import create_worker
 from workflows.execution import task_workflow_id
-from workflows.models import Policy, ProjectState, RoleBudgetState, RoleBudgetsUpdate, TaskStatus
+from workflows.models import Channel, GateDecision, Policy, ProjectState, RoleBudgetState, RoleBudgetsUpdate, TaskStatus
 from workflows.project import ProjectWorkflow
 from workflows.routine import RoutineInput, RoutineOutput, RoutineWorkflow
 
@@ -203,4 +203,38 @@ async def test_a_new_month_starts_the_count_afresh_and_notifies_again(
         assert [n.rsplit(" ", 1)[-1] for n in spent_notices(state)] == [first_month, rb.month]
         assert rb.notified == [ROLE] and rb.held == {} and role_gates(state) == []
         assert [g.kind.value for g in pending(state)] == ["interview"]
+        await cancel_and_wait(project)
+
+
+async def test_a_gate_of_last_month_rejected_this_month_refuses_nothing_this_month(
+    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+) -> None:
+    """The decision counts in the month it is made: last month's gate rejected now refuses last
+    month only, so the run it held goes on (and this month's spend opens this month's gate)."""
+    client = time_env.client
+    priced = settings.model_copy(update={"prices": PRICED})
+    async with create_worker(client, priced, task_queue=task_queue):
+        project = await start_project(client, task_queue, budget_usd=PLENTY, policy=quiet(0.01))
+        await next_gate(project, "interview")
+        # Two rounds (QA never passes 9.5): the first round's spend holds the run before its second.
+        await start_routine(client, task_queue, project, 1, Policy(pass_threshold=9.5, max_rounds=2))
+        state = await wait_for(project, lambda s: any(g.status == "pending" for g in role_gates(s)), what="the gate")
+        (gate,) = role_gates(state)
+        first_month = state.role_budgets.month
+
+        # A month later (workflow time) the CEO rejects last month's gate.
+        await time_env.sleep(timedelta(days=32))
+        await project.signal(
+            ProjectWorkflow.decide_signal,
+            GateDecision(gate_id=gate.id, decision="reject", approver="ceo", channel=Channel.temporal_ui),
+        )
+        state = await wait_for(project, lambda s: len(role_gates(s)) == 2, what="this month's gate")
+        rb = state.role_budgets
+        assert rb.month > first_month and rb.refused == []
+        assert f"{ROLE}: budget not raised for {first_month} (ceo)" in rb.notices
+        # The run went on to its second round: this month's spend holds it behind this month's gate.
+        first, second = role_gates(state)
+        assert (first.status, second.status) == ("rejected", "pending")
+        assert rb.held == {ROLE: second.key} and second.key.startswith(f"role-budget:{ROLE}:{rb.month}:")
+        assert run_status(state, 1) in (TaskStatus.running, TaskStatus.waiting_approval)
         await cancel_and_wait(project)

@@ -21,6 +21,7 @@ from boardroom.settings import Settings
 from tests.workflows.helpers import WAIT_S, cancel_and_wait, next_gate, start_project
 from tests.workflows.test_budget_gates import PRICED, Handle, decide_budget
 from tests.workflows.test_budget_gates import drive as budget_drive
+from tests.workflows.test_compliance_gate import scheduled
 from workers.worker import create_worker
 from workflows.models import (
     Channel,
@@ -182,4 +183,79 @@ async def test_role_budgets_set_on_a_running_project_bind_the_tasks_that_start_l
         await approve_role(handle, gate, 1.0)
         state = await drive(handle, lambda s: rounds(s) >= 2, "the pricing task to go on")
         assert len(role_gates(state)) == 1 and state.role_budgets.held == {}
+        await cancel_and_wait(handle)
+
+
+async def test_role_budgets_set_during_execution_hold_the_tasks_it_starts_afterwards(
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
+) -> None:
+    """PUT during execution: the running execution is told, so a task it starts afterwards waits
+    at its role's gate, and a reject drops it."""
+    client = dev_env.client
+    priced = settings.model_copy(update={"prices": PRICED})
+    manager, spec = "product-manager", "product-spec"
+    async with create_worker(client, priced, task_queue=task_queue):
+        handle = await start_project(
+            client, task_queue, budget_usd=1_000_000.0, policy=Policy(pass_threshold=9.5, max_rounds=3)
+        )
+
+        # Execution runs; the spec waits for market research, whose escalation is left pending.
+        def research_escalated(s: ProjectState) -> bool:
+            return any(
+                g.status == "pending" and g.kind == GateKind.escalation and g.task_id == "market-research"
+                for g in s.gates
+            )
+
+        state = await drive(handle, research_escalated, "market research's escalation")
+        assert state.phase == "execution" and task(state, spec) == TaskStatus.pending
+        budgets = await handle.execute_update(
+            ProjectWorkflow.set_role_budgets, RoleBudgetsUpdate(budgets_usd={manager: 1.0})
+        )
+        assert budgets.budgets_usd == {manager: 1.0}
+
+        # The spec starts once research is accepted; its first round spends past $1 and it waits.
+        state = await drive(handle, lambda s: any(g.status == "pending" for g in role_gates(s)), "the role's gate")
+        (gate,) = role_gates(state)
+        month = state.role_budgets.month
+        assert gate.title == f"Role budget reached: {manager} ({month})"
+        assert state.role_budgets.held == {manager: gate.key}
+        assert rounds(state, spec) == 1 and task(state, spec) == TaskStatus.running
+        spent = state.role_budgets.spent_usd[manager]
+
+        # Reject: the spec is dropped with the reason, nothing more of the role runs.
+        await decide_budget(handle, gate, "reject", comment="no more specs this month")
+        run = client.get_workflow_handle(f"{handle.id}/execution/task-{spec}", result_type=TaskRunOutput)
+        result = await asyncio.wait_for(run.result(), timeout=WAIT_S)
+        assert result.status == TaskStatus.dropped
+        assert result.summary == f"budget not raised: the {manager} budget for {month}"
+        state = await drive(handle, lambda s: task(s, spec) == TaskStatus.dropped, "the spec dropped")
+        assert state.role_budgets.refused == [manager] and state.role_budgets.spent_usd[manager] == spent
+        # One producer call and one review: nothing of the role ran after its first round.
+        history = await run.fetch_history()
+        assert scheduled(history, "produce") == scheduled(history, "review") == 1
+        await cancel_and_wait(handle)
+
+
+async def test_a_role_gate_decided_after_its_budget_was_removed_only_releases_the_work(
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
+) -> None:
+    client = dev_env.client
+    priced = settings.model_copy(update={"prices": PRICED})
+    policy = Policy(pass_threshold=9.5, max_rounds=3, role_budgets_usd={ROLE: 1.0})
+    async with create_worker(client, priced, task_queue=task_queue):
+        handle = await start_project(client, task_queue, budget_usd=1_000_000.0, policy=policy)
+        state = await drive(handle, lambda s: any(g.status == "pending" for g in role_gates(s)), "the role's gate")
+        (gate,) = role_gates(state)
+        assert rounds(state) == 1
+
+        # The CEO removes the role's budget; its pending gate still holds the work until decided.
+        removed = await handle.execute_update(ProjectWorkflow.set_role_budgets, RoleBudgetsUpdate(budgets_usd={}))
+        assert removed.budgets_usd == {} and removed.held == {ROLE: gate.key}
+
+        # Approving releases the work without bringing the budget back or opening a new gate.
+        await approve_role(handle, gate, 1.0)
+        state = await drive(handle, lambda s: rounds(s) >= 2, "the pricing task to go on")
+        assert state.role_budgets.budgets_usd == {} and state.role_budgets.held == {}
+        assert len(role_gates(state)) == 1 and state.role_budgets.refused == []
+        assert state.role_budgets.notices[-1] == f"{ROLE}: no budget any more; its work goes on (ceo)"
         await cancel_and_wait(handle)
