@@ -117,6 +117,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         await run
 
 
+# Idle keep-alive connections stay open this long (uvicorn's default is 5 s). Longer than what
+# clients and load balancers keep idle connections for (httpx 5 s, typical proxies 60 s), so the
+# server never closes a connection a client is about to reuse (that race is a failed request).
+KEEP_ALIVE_S = 75
+
+
 async def run_api(settings: Settings, stop: asyncio.Event) -> None:
     import uvicorn
 
@@ -129,6 +135,7 @@ async def run_api(settings: Settings, stop: asyncio.Event) -> None:
         log_level="warning",
         log_config=None,  # uvicorn's loggers go through ours (format, redaction)
         lifespan="on",
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     server = uvicorn.Server(config)
     # We own the signals; uvicorn must not install its own handlers.

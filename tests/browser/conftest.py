@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from boardroom.settings import Settings
+from workers.devstack_runner import KEEP_ALIVE_S
 from workers.worker import create_worker
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -84,7 +85,12 @@ async def stack(dev_env: WorkflowEnvironment, settings: Settings, task_queue: st
     )
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(live), lifespan="on", log_level="warning", access_log=False, timeout_graceful_shutdown=5
+            create_app(live),
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
     )
     serving = asyncio.create_task(server.serve(sockets=[sock]))
