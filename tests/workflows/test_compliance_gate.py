@@ -152,13 +152,14 @@ def scheduled(history: WorkflowHistory, activity: str) -> int:
 
 
 async def test_improvements_are_checked_before_they_are_published(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
     """Operations: a review's passed improvements go through the same compliance review before
     the site and the repository are published again; reject publishes nothing, approve publishes."""
-    interval = 3600
+    # Real time on the dev server (no clock to skip): a review every few seconds.
+    interval = 3
     policy = Policy(pass_threshold=0, max_rounds=1, review_interval_s=interval)
-    client = time_env.client
+    client = dev_env.client
     async with create_worker(client, settings, task_queue=task_queue):
         handle = await start_project(client, task_queue, goal=CLAIM_GOAL, policy=policy)
         # Launch: the CEO accepts the brand name's claim once, at go-live.
@@ -167,7 +168,6 @@ async def test_improvements_are_checked_before_they_are_published(
         assert state.launched
 
         # Review 1: its improvement repeats the claim, so a compliance gate opens before publishing.
-        await time_env.sleep(timedelta(seconds=interval + 60))
         first = await next_gate(handle, "compliance")
         assert first.requester_workflow_id == f"{handle.id}/review-1"
         assert first.title == "Compliance findings before publishing the improvements of review 1"
@@ -180,7 +180,6 @@ async def test_improvements_are_checked_before_they_are_published(
         assert scheduled(review1, "finalize_site") == scheduled(review1, "publish_github") == 0
 
         # Review 2: accepted, the improvement is published with the site and the repository.
-        await time_env.sleep(timedelta(seconds=interval))
         second = await next_gate(handle, "compliance")
         assert second.requester_workflow_id == f"{handle.id}/review-2"
         await decide(handle, second, "approve", "Accepted for this campaign.")
@@ -196,24 +195,24 @@ async def test_improvements_are_checked_before_they_are_published(
 
 
 async def test_clean_improvements_are_published_without_a_gate(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
-    interval = 3600
+    # Real time on the dev server (no clock to skip): a review every few seconds.
+    interval = 3
     policy = Policy(pass_threshold=0, max_rounds=1, review_interval_s=interval)
-    async with create_worker(time_env.client, settings, task_queue=task_queue):
-        handle = await start_project(time_env.client, task_queue, policy=policy)
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue, policy=policy)
         launched = {i.name: i for i in (await approve_until(handle, Phase.operations)).integrations}
         launched_at = launched["site"].at
         assert launched["site"].status == "done" and launched_at is not None
         assert all(i.at == launched_at for i in launched.values())
-        await time_env.sleep(timedelta(seconds=interval + 60))
         state = await wait_for(handle, lambda s: s.reviews_done == 1, what="review 1 ends")
         assert GateKind.compliance not in [g.kind for g in state.gates]
         summary = state.review_summaries[-1]
         assert "Compliance: no blocking findings" in summary and "Published 1 improvement(s)" in summary
 
         # The project's integrations show the site and the repository as the review published them.
-        review = time_env.client.get_workflow_handle(f"{handle.id}/review-1", result_type=ReviewCycleOutput)
+        review = dev_env.client.get_workflow_handle(f"{handle.id}/review-1", result_type=ReviewCycleOutput)
         published = {r.name: r for r in (await review.result()).integrations}
         assert set(published) == {"site", "github"}
         now = {i.name: i for i in state.integrations}
@@ -244,13 +243,14 @@ def failing_in_reviews(settings: Settings) -> list[Callable[..., Any]]:
 
 
 async def test_a_failed_compliance_review_leaves_operations_running(
-    time_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
     """A compliance review that fails in an operations review publishes nothing and says so in
     the review's summary; the project stays live in operations instead of ending as failed."""
-    interval = 3600
+    # Real time on the dev server (no clock to skip): a review every few seconds.
+    interval = 3
     policy = Policy(pass_threshold=0, max_rounds=1, review_interval_s=interval)
-    client = time_env.client
+    client = dev_env.client
     worker = Worker(
         client,
         task_queue=task_queue,
@@ -261,7 +261,6 @@ async def test_a_failed_compliance_review_leaves_operations_running(
     async with worker:
         handle = await start_project(client, task_queue, policy=policy)
         assert (await approve_until(handle, Phase.operations)).launched
-        await time_env.sleep(timedelta(seconds=interval + 60))
         state = await wait_for(handle, lambda s: s.reviews_done == 1, what="review 1 ends")
         assert (state.status, state.phase) == (Status.running, Phase.operations)
         summary = state.review_summaries[-1]
