@@ -76,10 +76,14 @@ async def pending_gate(http: httpx.AsyncClient, project_id: str, decided: Collec
 
 
 async def decide_concurrently(stack: Stack, http: httpx.AsyncClient, gate_id: str, project_id: str) -> list[int]:
-    """CONTENDERS API decisions and one Temporal-UI style signal, all at once."""
+    """CONTENDERS API decisions and one Temporal-UI style signal, all at once. The decisions answer
+    the questions this gate asks (an answer to a question it does not ask is a 422)."""
     client = await stack.client()
     handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(project_id))  # type: ignore[arg-type,var-annotated]
-    body = {"decision": "approve", "comment": "ship it", "answers": {"q1": "founders"}}
+    detail = await http.get(f"/approvals/{gate_id}")
+    assert detail.status_code == 200, detail.text
+    answers = {q["id"]: "founders" for q in detail.json()["questions"]}
+    body = {"decision": "approve", "comment": "ship it", "answers": answers}
     posts = [http.post(f"/approvals/{gate_id}/decision", json=body) for _ in range(CONTENDERS)]
     signal = handle.signal(
         ProjectWorkflow.decide_signal, GateDecision(gate_id=gate_id, decision="approve", channel=Channel.temporal_ui)
