@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.describe import agent_summary
@@ -83,11 +84,21 @@ def is_budget_rejected(err: BaseException) -> bool:
 
 
 class GateClient:
-    """Mixin for child workflows: gates are owned by the project workflow, which signals back."""
+    """Mixin for the phase and task work of a project: gates are owned by the project workflow.
+
+    Since PATCH_ONE_WORKFLOW (workflows/project.py) this work runs as coroutines of the project
+    workflow itself (`_host` is the project): a gate is opened by a call and its outcome handed
+    over by a call, with no signal between workflows. Runs recorded before it replay as child
+    workflows, which signal the project and are signalled back.
+    """
 
     project_workflow_id: str = ""
 
     def __init__(self) -> None:
+        # The project workflow running this work inline (None: this is a child workflow), and
+        # the id this work answers to (what its child workflow id was/would be).
+        self._host: Any = None
+        self._scope = ""
         self._outcomes: dict[str, GateOutcome] = {}
         self._budget_asks = 0
         # Role budgets (workflows/role_budgets.py): the project's latest word per role, and the
@@ -106,9 +117,28 @@ class GateClient:
         self._roles[notice.role] = notice
         self._acked = max(self._acked, notice.ack)
 
+    @property
+    def me(self) -> str:
+        """This work's id: its child workflow's, or (inline) the id it would have as a child —
+        the requester of its gates, the prefix of its tasks' and budget gates' keys."""
+        return self._scope or workflow.info().workflow_id
+
+    async def child(self, cls: Any, arg: Any, workflow_id: str) -> Any:
+        """Run `cls` (a GateClient workflow class) for `arg`: inline in the project workflow, or
+        (runs recorded before the one-workflow shape) as a child workflow with that id."""
+        if self._host is not None:
+            return await self._host.run_inline(cls, arg, workflow_id)
+        return await workflow.execute_child_workflow(
+            cls.run, arg, id=workflow_id, parent_close_policy=ParentClosePolicy.TERMINATE
+        )
+
     async def ask(self, request: GateRequest) -> GateOutcome:
         """Open a gate on the project and wait (durably) until someone or the policy decides."""
-        await self.tell_project(SIGNAL_OPEN_GATE, request)
+        if self._host is not None:
+            # The project records the gate and waits for it (reminder, expiry) right here.
+            await self._host.open_gate(request)
+        else:
+            await self.tell_project(SIGNAL_OPEN_GATE, request)
         await workflow.wait_condition(lambda: request.key in self._outcomes or cancel_requested())
         raise_if_cancelled()
         return self._outcomes.pop(request.key)
@@ -123,7 +153,7 @@ class GateClient:
         number = self._acks
         await self.tell_project(
             SIGNAL_TASK_PROGRESS,
-            update.model_copy(update={"workflow_id": workflow.info().workflow_id, "ack": number}),
+            update.model_copy(update={"workflow_id": self.me, "ack": number}),
         )
         await workflow.wait_condition(lambda: self._acked >= number or cancel_requested())
         raise_if_cancelled()
@@ -142,6 +172,10 @@ class GateClient:
             raise RoleBudgetRejected(notice.reason or f"the {role} budget")
 
     async def tell_project(self, signal: str, arg: Any) -> None:
+        if self._host is not None:
+            self._host.hear(signal, arg)
+            raise_if_cancelled()
+            return
         project = workflow.get_external_workflow_handle(self.project_workflow_id)
         await project.signal(signal, arg)
         # A cancellation that arrives while the signal is delivered resolves the signal, not
@@ -177,13 +211,13 @@ class GateClient:
                 cause = err.cause
                 outcome = await self.ask(
                     GateRequest(
-                        key=f"budget:{workflow.info().workflow_id}:{self._budget_asks}",
+                        key=f"budget:{self.me}:{self._budget_asks}",
                         kind=GateKind.budget,
                         title=f"Budget reached before: {what}",
                         summary=(str(cause.message) if isinstance(cause, ApplicationError) else str(err))
                         + " — approve to raise the budget, reject to stop paid work here.",
                         risk=Risk.high,
-                        requester_workflow_id=workflow.info().workflow_id,
+                        requester_workflow_id=self.me,
                         task_id=task_id,
                     )
                 )

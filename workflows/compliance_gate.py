@@ -10,7 +10,6 @@ and checks again (bounded), reject stops the publication (None).
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.base import GateClient
@@ -92,7 +91,7 @@ async def check_before_publishing(
                     f"reject {stop}.{last}"
                 ),
                 risk=Risk.high,
-                requester_workflow_id=workflow.info().workflow_id,
+                requester_workflow_id=gates.me,
                 task_id=report.revise_task_ids[0] if report.revise_task_ids else None,
             )
         )
@@ -105,11 +104,22 @@ async def check_before_publishing(
         # Nothing to send back (e.g. only the offer's price disagrees): the check and the gate repeat.
         if report.revise_task_ids:
             ids = await _revise(
-                project_id, project_workflow_id, goal, plan, policy, report, ids, revisions, outcome.comment, before
+                gates,
+                project_id,
+                project_workflow_id,
+                goal,
+                plan,
+                policy,
+                report,
+                ids,
+                revisions,
+                outcome.comment,
+                before,
             )
 
 
 async def _revise(
+    gates: GateClient,
     project_id: str,
     project_workflow_id: str,
     goal: str,
@@ -145,8 +155,8 @@ async def _revise(
             for dep in task.depends_on
             if dep in have
         ]
-        result: TaskRunOutput = await workflow.execute_child_workflow(
-            ProduceReviewWorkflow.run,
+        result: TaskRunOutput = await gates.child(
+            ProduceReviewWorkflow,
             TaskRunInput(
                 project_id=project_id,
                 project_workflow_id=project_workflow_id,
@@ -157,8 +167,7 @@ async def _revise(
                 rounds_before=report.task_versions.get(task_id, 0),
                 context=WorkContext(kind=plan.kind, offer=plan.offer, upstream=upstream),
             ),
-            id=f"{workflow.info().workflow_id}/compliance-{revision}-{task_id}",
-            parent_close_policy=ParentClosePolicy.TERMINATE,
+            f"{gates.me}/compliance-{revision}-{task_id}",
         )
         old = have.get(task_id)
         new = result.deliverable_id

@@ -82,7 +82,7 @@ class DiscoveryWorkflow(GateClient):
                 title="A few questions before the team plans",
                 summary="Your answers shape the research and the plan. Approve to send them.",
                 risk=Risk.low,
-                requester_workflow_id=workflow.info().workflow_id,
+                requester_workflow_id=self.me,
                 questions=interview.questions,
             )
         )
@@ -139,7 +139,7 @@ class DiscoveryWorkflow(GateClient):
                         f"${plan.estimated_cost_usd:.2f}. Approve, reject, or request changes."
                     ),
                     risk=plan_risk(planned),
-                    requester_workflow_id=workflow.info().workflow_id,
+                    requester_workflow_id=self.me,
                 )
             )
             if outcome.decision == "approve":

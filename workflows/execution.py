@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.base import (
@@ -114,7 +113,7 @@ class ExecutionWorkflow(GateClient):
         done: dict[str, TaskRunOutput] = dict(data.done)
         running: dict[str, asyncio.Task[TaskRunOutput]] = {}
         applied_steering = 0
-        parent_id = workflow.info().workflow_id
+        parent_id = self.me
         try:
             while True:
                 if applied_steering < len(self._steering):
@@ -126,8 +125,8 @@ class ExecutionWorkflow(GateClient):
                     if self._role_budgets is not None:
                         policy = policy.model_copy(update={"role_budgets_usd": dict(self._role_budgets)})
                     running[task.id] = asyncio.create_task(
-                        workflow.execute_child_workflow(
-                            ProduceReviewWorkflow.run,
+                        self.child(
+                            ProduceReviewWorkflow,
                             TaskRunInput(
                                 project_id=data.project_id,
                                 project_workflow_id=data.project_workflow_id,
@@ -136,8 +135,7 @@ class ExecutionWorkflow(GateClient):
                                 policy=policy,
                                 context=task_context(data, plan, task, done, self._steering),
                             ),
-                            id=task_workflow_id(parent_id, task.id),
-                            parent_close_policy=ParentClosePolicy.TERMINATE,
+                            task_workflow_id(parent_id, task.id),
                         )
                     )
                 if not running:
@@ -155,11 +153,13 @@ class ExecutionWorkflow(GateClient):
                     if fut.done():
                         done[task_id] = fut.result()
                         del running[task_id]
-        except asyncio.CancelledError:
-            # Take the running tasks down with us (and wait), so nothing is left behind.
-            for fut in running.values():
-                fut.cancel()
-            await asyncio.gather(*running.values(), return_exceptions=True)
+        except BaseException as err:
+            # Cancelled (or, inline, failed): take the running tasks down with us (and wait), so
+            # nothing is left behind. A failed child workflow's siblings end with the project.
+            if isinstance(err, asyncio.CancelledError) or self._host is not None:
+                for fut in running.values():
+                    fut.cancel()
+                await asyncio.gather(*running.values(), return_exceptions=True)
             raise
         return ExecutionOutput(results=done)
 
@@ -202,6 +202,6 @@ class ExecutionWorkflow(GateClient):
         ids = known | {t.id for t in fresh}
         fresh = [t.model_copy(update={"depends_on": [d for d in t.depends_on if d in ids]}) for t in fresh]
         merged = revised.plan.model_copy(update={"tasks": kept + fresh})
-        project = workflow.get_external_workflow_handle(self.project_workflow_id)
-        await project.signal(SIGNAL_PLAN_UPDATED, PlanUpdate(plan=merged, revision=revision + 1, usage=revised.usage))
+        update = PlanUpdate(plan=merged, revision=revision + 1, usage=revised.usage)
+        await self.tell_project(SIGNAL_PLAN_UPDATED, update)
         return merged, revision + 1

@@ -84,7 +84,7 @@ class LaunchWorkflow(GateClient):
                     title=f"Go live with '{data.name}'?",
                     summary=summary,
                     risk=Risk.high,
-                    requester_workflow_id=workflow.info().workflow_id,
+                    requester_workflow_id=self.me,
                 )
             )
             if outcome.decision == "approve":

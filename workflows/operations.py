@@ -6,7 +6,6 @@ import asyncio
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError, FailureError
-from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.base import SIGNAL_PLAN_UPDATED, BudgetRejected, GateClient
@@ -96,11 +95,11 @@ class OperationsReviewWorkflow(GateClient):
             SIGNAL_PLAN_UPDATED,
             PlanUpdate(plan=Plan(summary=analysis.summary, tasks=analysis.improvements), revision=-1),
         )
-        parent_id = workflow.info().workflow_id
+        parent_id = self.me
         runs = [
             asyncio.create_task(
-                workflow.execute_child_workflow(
-                    ProduceReviewWorkflow.run,
+                self.child(
+                    ProduceReviewWorkflow,
                     TaskRunInput(
                         project_id=data.project_id,
                         project_workflow_id=data.project_workflow_id,
@@ -108,18 +107,19 @@ class OperationsReviewWorkflow(GateClient):
                         task=task,
                         policy=data.policy,
                     ),
-                    id=task_workflow_id(parent_id, task.id),
-                    parent_close_policy=ParentClosePolicy.TERMINATE,
+                    task_workflow_id(parent_id, task.id),
                 )
             )
             for task in analysis.improvements
         ]
         try:
             results = await asyncio.gather(*runs)
-        except asyncio.CancelledError:
-            for run in runs:
-                run.cancel()
-            await asyncio.gather(*runs, return_exceptions=True)
+        except BaseException as err:
+            # Cancelled (or, inline, failed): the other improvement tasks end too.
+            if isinstance(err, asyncio.CancelledError) or self._host is not None:
+                for run in runs:
+                    run.cancel()
+                await asyncio.gather(*runs, return_exceptions=True)
             raise
         summary = analysis.summary
         published: list[IntegrationResult] = []

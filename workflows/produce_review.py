@@ -126,7 +126,7 @@ class ProduceReviewWorkflow(GateClient):
                                 + "; reject = drop the task."
                             ),
                             risk=Risk.high if task.risk == Risk.high else Risk.medium,
-                            requester_workflow_id=workflow.info().workflow_id,
+                            requester_workflow_id=self.me,
                             task_id=task.id,
                             deliverable_id=deliverable.deliverable_id,
                         )
@@ -148,7 +148,7 @@ class ProduceReviewWorkflow(GateClient):
                             title=f"High-risk deliverable ready: '{task.title}'",
                             summary=f"QA passed with {review.score:.1f}/10. Approve, request changes, or drop.",
                             risk=Risk.high,
-                            requester_workflow_id=workflow.info().workflow_id,
+                            requester_workflow_id=self.me,
                             task_id=task.id,
                             deliverable_id=deliverable.deliverable_id,
                         )

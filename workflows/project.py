@@ -1,5 +1,6 @@
-"""ProjectWorkflow: one per project. Owns the project's state and gates, runs the phases as
-child workflows, and operates the business until the CEO ends it (continuing as new as it goes).
+"""ProjectWorkflow: one per project. Owns the project's state and gates, runs the phases and the
+tasks as its own coroutines (PATCH_ONE_WORKFLOW; runs recorded before it use child workflows),
+and operates the business until the CEO ends it (continuing as new as it goes).
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ with workflow.unsafe.imports_passed_through():
         quorum_resolves,
     )
     from workflows.base import (
+        BUDGET_REJECTED,
         SIGNAL_GATE_RESOLVED,
         SIGNAL_OPEN_GATE,
         SIGNAL_PLAN_UPDATED,
         SIGNAL_TASK_PROGRESS,
+        GateClient,
         is_budget_rejected,
     )
     from workflows.describe import current_details
@@ -125,6 +128,21 @@ VOTE_COMMENT_KEPT = 300
 # child (its tasks started afterwards follow them); older runs never sent it.
 PATCH_EXECUTION_ROLE_BUDGETS = "execution-role-budgets"
 
+# Added while projects were live: the project is one workflow. Discovery, execution, every task's
+# Producer+QA loop, launch and the operations reviews run as coroutines of the project workflow
+# (gates opened and answered by calls, no signals between workflows), and the store writes that
+# mirror its state run as local activities. Runs recorded before it keep their child workflows.
+PATCH_ONE_WORKFLOW = "one-workflow"
+
+
+class PhaseFailed(Exception):
+    """An inline phase ended with a failure (what a failed child workflow was): `cause` says why."""
+
+    def __init__(self, cause: FailureError) -> None:
+        super().__init__(cause.message)
+        self.cause = cause
+
+
 # What a phase change tells the CEO's Slack channel (the notice adds the project page link).
 PHASE_NOTICES = {
     Phase.discovery: "a new project: the team interviews you, researches and plans",
@@ -172,6 +190,9 @@ class ProjectWorkflow:
         self._follow_ups: set[asyncio.Task[None]] = set()
         # Gates whose edited deliverable text (a quorum vote's) is being stored.
         self._editing: set[str] = set()
+        # PATCH_ONE_WORKFLOW, decided at the start of each run; the work running inline, by id.
+        self._one = False
+        self._inline: dict[str, GateClient] = {}
 
     # --- queries, updates, signals --------------------------------------------------------
 
@@ -219,6 +240,9 @@ class ProjectWorkflow:
 
     async def _tell_execution(self, child: Any, update: RoleBudgetsUpdate) -> None:
         """The running execution starts its next tasks under the new role budgets."""
+        if isinstance(child, ExecutionWorkflow):
+            child.role_budgets(update)
+            return
         try:
             await child.signal(SIGNAL_ROLE_BUDGETS, update)
         except FailureError:
@@ -235,7 +259,10 @@ class ProjectWorkflow:
         """A new CEO instruction: the remaining plan is revised (or noted for the next review)."""
         self.state.steering = (self.state.steering + [instruction.instruction])[-KEEP_NOTES:]
         if self._child is not None and self.state.phase in (Phase.discovery, Phase.execution):
-            await self._child.signal("steer", instruction)
+            if isinstance(self._child, GateClient):
+                self._child.steer(instruction)  # type: ignore[attr-defined]  # discovery and execution take it
+            else:
+                await self._child.signal("steer", instruction)
         else:
             self.state.notes = (self.state.notes + [f"CEO: {instruction.instruction}"])[-KEEP_NOTES:]
 
@@ -369,6 +396,7 @@ class ProjectWorkflow:
 
     @workflow.run
     async def run(self, data: ProjectInput) -> ProjectState:
+        self._one = workflow.patched(PATCH_ONE_WORKFLOW)
         try:
             if data.carry is None:
                 self._mark_phase(Phase.discovery)
@@ -405,6 +433,14 @@ class ProjectWorkflow:
             )
             await self._end(Status.cancelled if refused else Status.failed, message)
             return self.state
+        except PhaseFailed as err:
+            # The same, for a phase run inline: its own error instead of a child's failure.
+            cause = err.cause
+            if isinstance(cause, ActivityError) and isinstance(cause.cause, FailureError):
+                cause = cause.cause
+            refused = isinstance(cause, ApplicationError) and cause.type in (BUDGET_REJECTED, "PlanNotApproved")
+            await self._end(Status.cancelled if refused else Status.failed, cause.message or str(cause))
+            return self.state
         return self.state
 
     async def _end(self, status: Status, error: str | None = None) -> None:
@@ -419,7 +455,7 @@ class ProjectWorkflow:
             gate.decided_at = now
             gate.channel = Channel.policy
             gate.comment = f"project {status.value}"
-            await workflow.execute_activity(
+            await self._store(
                 "record_decision",
                 DecisionRecord(
                     project_id=self.state.project_id,
@@ -430,7 +466,6 @@ class ProjectWorkflow:
                     comment=gate.comment,
                     decided_at=now,
                 ),
-                **STORE,
             )
         if workflow.patched(PATCH_END_AFTER_FOLLOW_UPS):
             # Decision follow-ups sync the read model too: theirs must not land after the final one.
@@ -441,7 +476,7 @@ class ProjectWorkflow:
 
     async def _discovery(self) -> None:
         out = await self._run_child(
-            DiscoveryWorkflow.run,
+            DiscoveryWorkflow,
             DiscoveryInput(
                 project_id=self.state.project_id,
                 project_workflow_id=workflow.info().workflow_id,
@@ -466,7 +501,7 @@ class ProjectWorkflow:
     async def _execution(self) -> None:
         assert self.state.plan is not None
         out = await self._run_child(
-            ExecutionWorkflow.run,
+            ExecutionWorkflow,
             ExecutionInput(
                 project_id=self.state.project_id,
                 project_workflow_id=workflow.info().workflow_id,
@@ -502,7 +537,7 @@ class ProjectWorkflow:
             if t.deliverable_id is not None and t.status in (TaskStatus.passed, TaskStatus.accepted)
         ]
         out = await self._run_child(
-            LaunchWorkflow.run,
+            LaunchWorkflow,
             LaunchInput(
                 project_id=self.state.project_id,
                 project_workflow_id=workflow.info().workflow_id,
@@ -548,7 +583,7 @@ class ProjectWorkflow:
     async def _review(self) -> None:
         number = self.state.reviews_done + 1
         out = await self._run_child(
-            OperationsReviewWorkflow.run,
+            OperationsReviewWorkflow,
             ReviewCycleInput(
                 project_id=self.state.project_id,
                 project_workflow_id=workflow.info().workflow_id,
@@ -766,7 +801,7 @@ class ProjectWorkflow:
         """A quorum vote's own audit entry (idempotent per gate and approver); an approval vote's
         edited deliverable text is stored at once, and the gate resolves with that version."""
         try:
-            await workflow.execute_activity("record_vote", vote, **STORE)
+            await self._store("record_vote", vote)
             if gate is not None and decision is not None:
                 gate.edited_deliverable_id = await self._store_deliverable_edit(gate, decision)
                 gate.edited_by = decision.approver
@@ -787,7 +822,7 @@ class ProjectWorkflow:
         """The CEO's text becomes the deliverable's next version (stored by the activity: only its
         id travels on); the task finishes with it."""
         assert gate.deliverable_id is not None and decision.deliverable_text is not None
-        result: int = await workflow.execute_activity(
+        result: int = await self._store(
             "record_deliverable_edit",
             DeliverableEdit(
                 project_id=self.state.project_id,
@@ -798,7 +833,6 @@ class ProjectWorkflow:
                 comment=decision.comment,
             ),
             result_type=int,
-            **STORE,
         )
         return result
 
@@ -830,7 +864,7 @@ class ProjectWorkflow:
         if vote is not None:
             votes = ", ".join(f"{v.approver} {v.decision}" for v in gate.votes)
             edits = "; ".join(x for x in (edits, f"votes: {votes}") if x)
-        await workflow.execute_activity(
+        await self._store(
             "record_decision",
             DecisionRecord(
                 project_id=self.state.project_id,
@@ -844,7 +878,6 @@ class ProjectWorkflow:
                 decided_at=now,
                 edits=edits,
             ),
-            **STORE,
         )
         if is_role_gate(gate):
             # A role's monthly budget: the project itself waits on it (workflows/role_budgets.py).
@@ -854,27 +887,34 @@ class ProjectWorkflow:
         if gate.kind == GateKind.budget and decision.decision == "approve":
             increase = decision.budget_increase_usd or max(self._input.budget_usd, 1.0)
             self.state.cost.budget_usd = round(self.state.cost.budget_usd + increase, 2)
-            await workflow.execute_activity(
+            await self._store(
                 "set_budget",
                 BudgetUpdate(project_id=self.state.project_id, budget_usd=self.state.cost.budget_usd),
-                **STORE,
             )
+        outcome = GateOutcome(
+            key=gate.key,
+            gate_id=gate.id,
+            decision=decision.decision,
+            comment=decision.comment,
+            answers=decision.answers,
+            decided_by=decision.approver,
+            channel=decision.channel,
+            plan=edited_plan,
+            deliverable_id=edited_deliverable,
+        )
+        inline = self._inline.get(gate.requester_workflow_id)
+        mine = gate.requester_workflow_id.startswith(workflow.info().workflow_id + "/")
+        if inline is not None or (self._one and mine):
+            if inline is not None:
+                inline.gate_resolved(outcome)
+            else:
+                # The work that asked has ended (cancelled with its phase); the decision stays recorded.
+                workflow.logger.warning("gate %s decided after its requester ended", gate.id)
+            await self._refresh()
+            return
         requester = workflow.get_external_workflow_handle(gate.requester_workflow_id)
         try:
-            await requester.signal(
-                SIGNAL_GATE_RESOLVED,
-                GateOutcome(
-                    key=gate.key,
-                    gate_id=gate.id,
-                    decision=decision.decision,
-                    comment=decision.comment,
-                    answers=decision.answers,
-                    decided_by=decision.approver,
-                    channel=decision.channel,
-                    plan=edited_plan,
-                    deliverable_id=edited_deliverable,
-                ),
-            )
+            await requester.signal(SIGNAL_GATE_RESOLVED, outcome)
         except FailureError as err:
             # The asking workflow is gone (ended or terminated); the decision stays recorded.
             workflow.logger.warning("gate %s decided after its requester ended: %s", gate.id, err)
@@ -923,11 +963,10 @@ class ProjectWorkflow:
             auto_approved=auto_approved,
         )
         # Older workers (and recorded histories) answered None.
-        notify = await workflow.execute_activity(
+        notify = await self._store(
             "open_gate",
             record,
             result_type=GateChannels | None,  # type: ignore[arg-type]  # a type hint: pydantic decodes it
-            **STORE,
         )
         if notify is not None and notify.channels and workflow.patched(PATCH_GATE_NOTIFY):
             # Email / webhook in the background (`_drain` waits): a slow receiver never holds up the gate.
@@ -937,13 +976,56 @@ class ProjectWorkflow:
 
     # --- helpers --------------------------------------------------------------------------
 
-    async def _run_child(self, run_fn: Any, arg: Any, suffix: str) -> Any:
-        handle = await workflow.start_child_workflow(run_fn, arg, id=f"{workflow.info().workflow_id}/{suffix}")
+    async def _run_child(self, cls: Any, arg: Any, suffix: str) -> Any:
+        """A phase: inline (PATCH_ONE_WORKFLOW), or a child workflow for runs recorded before it."""
+        scope = f"{workflow.info().workflow_id}/{suffix}"
+        if self._one:
+            try:
+                return await self.run_inline(cls, arg, scope, phase=True)
+            except ActivityError as err:
+                if isinstance(err.cause, CancelledError):
+                    raise  # a cancel, handled as before
+                raise PhaseFailed(err) from None
+            except ApplicationError as err:
+                raise PhaseFailed(err) from None
+        handle = await workflow.start_child_workflow(cls.run, arg, id=scope)
         self._child = handle
         try:
             return await handle
         finally:
             self._child = None
+
+    async def run_inline(self, cls: Any, arg: Any, scope: str, *, phase: bool = False) -> Any:
+        """Run a phase or task (a GateClient workflow class) as a coroutine of this workflow;
+        `scope` is the id it answers to (the child workflow id it would have had)."""
+        work = cls()
+        work._host = self
+        work._scope = scope
+        self._inline[scope] = work
+        if phase:
+            self._child = work
+        try:
+            return await work.run(arg)
+        finally:
+            self._inline.pop(scope, None)
+            if phase:
+                self._child = None
+
+    def hear(self, signal: str, arg: Any) -> None:
+        """What inline work tells the project (what its child workflow signalled)."""
+        if signal == SIGNAL_TASK_PROGRESS:
+            self.task_progress(arg)
+        elif signal == SIGNAL_PLAN_UPDATED:
+            self.plan_updated(arg)
+        else:
+            raise ValueError(f"unknown message from inline work: {signal}")
+
+    async def _store(self, name: str, arg: Any, result_type: Any = None) -> Any:
+        """A store write that mirrors the state (idempotent): a local activity, run by this worker
+        within the workflow task (PATCH_ONE_WORKFLOW), else an activity as runs before it recorded."""
+        if self._one:
+            return await workflow.execute_local_activity(name, arg, result_type=result_type, **STORE)
+        return await workflow.execute_activity(name, arg, result_type=result_type, **STORE)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Work that must not hold the project up; `_drain` waits for it."""
@@ -1027,7 +1109,7 @@ class ProjectWorkflow:
         key = (self.state.phase, self.state.status)
         if force or key != self._last_synced:
             self._last_synced = key
-            await workflow.execute_activity(
+            await self._store(
                 "sync_project",
                 ReadModelUpdate(
                     project_id=self.state.project_id,
@@ -1037,5 +1119,4 @@ class ProjectWorkflow:
                     cost_usd=self.state.cost.usd,
                     state=self.state,
                 ),
-                **STORE,
             )

@@ -206,6 +206,17 @@ class RoleBudgets:
         self.state.notices = (self.state.notices + [text[:300]])[-MAX_ROLE_NOTICES:]
 
     async def _tell(self, workflow_id: str, notice: RoleBudgetNotice) -> None:
+        inline = self._project._inline.get(workflow_id)
+        if inline is not None:
+            # A task running inside the project workflow (PATCH_ONE_WORKFLOW): told by a call.
+            inline.role_budget(notice)
+            return
+        if self._project._one and workflow_id.startswith(workflow.info().workflow_id + "/"):
+            # An inline task that has ended: nothing to tell it any more.
+            runs = self._runs.get(notice.role, [])
+            if workflow_id in runs:
+                runs.remove(workflow_id)
+            return
         try:
             await workflow.get_external_workflow_handle(workflow_id).signal(SIGNAL_ROLE_BUDGET, notice)
         except FailureError:
