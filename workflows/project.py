@@ -130,8 +130,8 @@ PATCH_EXECUTION_ROLE_BUDGETS = "execution-role-budgets"
 
 # Added while projects were live: the project is one workflow. Discovery, execution, every task's
 # Producer+QA loop, launch and the operations reviews run as coroutines of the project workflow
-# (gates opened and answered by calls, no signals between workflows), and the store writes that
-# mirror its state run as local activities. Runs recorded before it keep their child workflows.
+# (gates opened and answered by calls, no signals between workflows). Runs recorded before it
+# keep their child workflows.
 PATCH_ONE_WORKFLOW = "one-workflow"
 
 
@@ -1021,10 +1021,11 @@ class ProjectWorkflow:
             raise ValueError(f"unknown message from inline work: {signal}")
 
     async def _store(self, name: str, arg: Any, result_type: Any = None) -> Any:
-        """A store write that mirrors the state (idempotent): a local activity, run by this worker
-        within the workflow task (PATCH_ONE_WORKFLOW), else an activity as runs before it recorded."""
-        if self._one:
-            return await workflow.execute_local_activity(name, arg, result_type=result_type, **STORE)
+        """A store write that mirrors the state (idempotent).
+
+        Regular activities, not local ones: tried as local activities, concurrent coroutines
+        (gates opening while tasks report) resolved them in another order on replay than when
+        they ran, a non-determinism error (recorded marker 'open_gate' vs command 'sync_project')."""
         return await workflow.execute_activity(name, arg, result_type=result_type, **STORE)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:

@@ -72,7 +72,8 @@ async def test_launch_writes_the_stripe_link_into_the_site_and_ships_it_locally(
         await cancel_and_wait(handle)
 
     # The new launch (behind its patch) replays; recorded v1/v2 launches replay the old path.
-    history = await dev_env.client.get_workflow_handle(f"{handle.id}/launch").fetch_history()
+    # (launch runs inside the project workflow: its history is the project's.)
+    history = await dev_env.client.get_workflow_handle(handle.id).fetch_history()
     markers = [
         e.marker_recorded_event_attributes for e in history.events if e.HasField("marker_recorded_event_attributes")
     ]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
+from typing import TypeVar
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from workflows.ids import project_workflow_id
@@ -23,6 +27,8 @@ from workflows.project import ProjectWorkflow
 
 # A bound that only guards against hangs; the lifecycles themselves take seconds.
 WAIT_S = 120.0
+
+T = TypeVar("T")
 
 
 async def start_project(
@@ -147,3 +153,54 @@ async def cancel_and_wait(handle: WorkflowHandle[ProjectWorkflow, ProjectState])
     except WorkflowFailureError:
         pass
     return await handle.query(ProjectWorkflow.get_state)
+
+
+# --- the project's one history ---------------------------------------------------------------
+# Since the one-workflow shape every phase and task runs inside the project workflow: what a
+# test once read from a child workflow's history it reads from the project's.
+
+CHILD_STARTED = EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+TASK_FAILED = EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+
+
+async def history_events(client: Client, workflow_id: str) -> list[HistoryEvent]:
+    return [e async for e in client.get_workflow_handle(workflow_id).fetch_history_events()]
+
+
+def activity_names(events: list[HistoryEvent]) -> list[str]:
+    """Every activity the run scheduled, local activities (store writes) included, in order."""
+    names = []
+    for e in events:
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            names.append(e.activity_task_scheduled_event_attributes.activity_type.name)
+        elif (
+            e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and "data" in e.marker_recorded_event_attributes.details
+        ):
+            data = json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)
+            if isinstance(data, dict) and "activity_type" in data:
+                names.append(data["activity_type"])
+    return names
+
+
+async def activity_inputs(client: Client, workflow_id: str, activity: str, kind: type[T]) -> list[tuple[T, int]]:
+    """The input of each `activity` (a regular activity) the run scheduled, with its size."""
+    found = []
+    for e in await history_events(client, workflow_id):
+        if e.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            continue
+        attrs = e.activity_task_scheduled_event_attributes
+        if attrs.activity_type.name != activity:
+            continue
+        payloads = list(attrs.input.payloads)
+        (value,) = await client.data_converter.decode(payloads, [kind])
+        found.append((value, sum(p.ByteSize() for p in payloads)))
+    return found
+
+
+async def assert_one_workflow(client: Client, workflow_id: str) -> list[HistoryEvent]:
+    """The project ran as one workflow: no child workflow started, no workflow task failed."""
+    events = await history_events(client, workflow_id)
+    assert not [e for e in events if e.event_type == CHILD_STARTED], "a child workflow was started"
+    assert not [e for e in events if e.event_type == TASK_FAILED], "a workflow task failed"
+    return events

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 from sqlmodel import select
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,7 +17,14 @@ from store.db import session_scope
 from store.tables import Document, Review
 from tests.fakes.openai_server import RecordedRequest, Reply, chat_completion
 from tests.stack import ScriptedLLM, structured_answer
-from tests.workflows.helpers import approve_until, cancel_and_wait, next_gate, start_project, wait_for
+from tests.workflows.helpers import (
+    activity_inputs,
+    approve_until,
+    cancel_and_wait,
+    next_gate,
+    start_project,
+    wait_for,
+)
 from workers.worker import create_worker
 from workflows.models import AutoApprove, GateDecision, Phase, Policy, ProduceInput, TaskStatus
 from workflows.project import ProjectWorkflow
@@ -52,19 +58,13 @@ def produce_request(llm: ScriptedLLM, task_id: str) -> str:
     raise AssertionError(f"no produce request for {task_id}")
 
 
-async def produce_inputs(client: Client, workflow_id: str) -> list[tuple[ProduceInput, int]]:
-    """The ProduceInput of each `produce` activity in a task workflow's history, with its size."""
-    found = []
-    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
-        if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            continue
-        attrs = event.activity_task_scheduled_event_attributes
-        if attrs.activity_type.name != "produce":
-            continue
-        payloads = list(attrs.input.payloads)
-        (value,) = await client.data_converter.decode(payloads, [ProduceInput])
-        found.append((value, sum(p.ByteSize() for p in payloads)))
-    return found
+async def produce_inputs(client: Client, workflow_id: str, task_id: str) -> list[tuple[ProduceInput, int]]:
+    """The ProduceInput of each `produce` call for one task in the project's history, with its size."""
+    return [
+        (data, size)
+        for data, size in await activity_inputs(client, workflow_id, "produce", ProduceInput)
+        if data.task.id == task_id
+    ]
 
 
 async def answer_interview(handle: Any, answers: dict[str, str]) -> None:
@@ -119,8 +119,7 @@ async def test_a_producer_receives_its_upstream_deliverables_and_the_answers(
             assert "- q2: 35 EUR per mug" in first
 
             # The workflow carried ids, not the deliverable: the input names the upstream by id.
-            task_wf = f"{handle.id}/execution/task-landing-copy"
-            ((produced, size),) = await produce_inputs(dev_env.client, task_wf)
+            ((produced, size),) = await produce_inputs(dev_env.client, handle.id, "landing-copy")
             refs = [(u.task_id, u.deliverable_id) for u in produced.context.upstream]
             assert refs == [("positioning", positioning.id)]
             assert produced.context.answers["q2"] == "35 EUR per mug"
@@ -159,7 +158,7 @@ async def test_an_offline_mug_business_carries_the_ceos_price_to_the_site(
         assert BUY_BUTTON in site["index.html"]
         assert all("$" not in d.content for d in docs.values())
 
-        ((produced, size),) = await produce_inputs(dev_env.client, f"{handle.id}/execution/task-website")
+        ((produced, size),) = await produce_inputs(dev_env.client, handle.id, "website")
         assert [(u.task_id, u.deliverable_id) for u in produced.context.upstream] == [
             ("product-spec", docs["product-spec"].id),
             ("pricing", docs["pricing"].id),
