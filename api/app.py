@@ -25,6 +25,7 @@ from temporalio.service import RPCError
 
 from api.auth import SignInRequired, warn_if_open
 from api.deps import ApiKey
+from api.domain_errors import domain_error
 from api.middleware import BodyLimitMiddleware, HostOriginMiddleware, SecurityHeadersMiddleware
 from api.payload_guard import PayloadLimitInterceptor, PayloadTooLarge
 from api.routers import (
@@ -45,7 +46,7 @@ from api.routers import (
     webhooks,
 )
 from boardroom.client import connect, data_converter
-from boardroom.errors import ConfigError
+from boardroom.errors import ConfigError, DomainError
 from boardroom.observability import instrument_app, metrics_payload
 from boardroom.settings import PLACEHOLDER, Settings, load_settings
 from store.db import get_engine
@@ -107,6 +108,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         ):
             return pages.page_not_found(request)
         return await http_exception_handler(request, exc)
+
+    # What the domain refuses (boardroom.errors), as `{"detail": message}` with its status.
+    app.add_exception_handler(DomainError, domain_error)
 
     @app.exception_handler(PayloadTooLarge)
     async def payload_too_large(_request: Request, exc: PayloadTooLarge) -> JSONResponse:

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from fastapi import HTTPException, status
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -45,6 +44,16 @@ from api.schemas import (
     VoteOut,
 )
 from approvals.policy import approvals_needed
+from boardroom.errors import (
+    AlreadyDecided,
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    Unavailable,
+    UnknownGate,
+    rejection,
+)
 from boardroom.settings import DEFAULT_PRINCIPAL, Settings
 from store.tables import Gate, Project, Vote
 from workflows.describe import start_details, start_summary
@@ -80,15 +89,6 @@ UPDATE_TIMEOUT = timedelta(seconds=30)
 TERMINAL = {Status.completed.value, Status.failed.value, Status.cancelled.value}
 DEFAULT_BUDGET_USD = 50.0
 
-# Rejections raised by the `decide` update's validator, by ApplicationError type.
-DECISION_ERRORS = {
-    "UnknownGate": status.HTTP_404_NOT_FOUND,
-    "AlreadyDecided": status.HTTP_409_CONFLICT,
-    "AlreadyVoted": status.HTTP_409_CONFLICT,
-    "ApproverNotAllowed": status.HTTP_403_FORBIDDEN,
-    "InvalidDecision": status.HTTP_422_UNPROCESSABLE_CONTENT,
-}
-
 
 async def in_session(engine: Engine, fn: Callable[[Session], T]) -> T:
     """Run a synchronous read-model call in the thread pool with a session of its own."""
@@ -100,19 +100,13 @@ async def in_session(engine: Engine, fn: Callable[[Session], T]) -> T:
     return await run_in_threadpool(run)
 
 
-def not_found(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, what)
-
-
 def require(client: Client | None) -> Client:
-    """The Temporal client, or 503 while the API has not reached Temporal yet.
+    """The Temporal client, or Unavailable (503) while the API has not reached Temporal yet.
 
     Checked after input validation and lookups, so bad input is 422/404 even when Temporal is away.
     """
     if client is None:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "Temporal is not reachable yet; the API keeps retrying"
-        )
+        raise Unavailable("Temporal is not reachable yet; the API keeps retrying")
     return client
 
 
@@ -177,9 +171,7 @@ async def start_project(
     row.workflow_id = project_workflow_id(row.id)
     row, created = await in_session(engine, lambda s: readmodel.create_project(s, row))
     if not created and row.goal != body.goal:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "this idempotency key was already used for a project with another goal"
-        )
+        raise Conflict("this idempotency key was already used for a project with another goal")
     try:
         start = project_input(row, body.role_budgets_usd)
         await client.start_workflow(
@@ -221,7 +213,7 @@ async def start_project(
 async def load_project(engine: Engine, project_id: str) -> Project:
     row = await in_session(engine, lambda s: readmodel.get_project(s, project_id))
     if row is None:
-        raise not_found(f"unknown project {project_id}")
+        raise NotFound(f"unknown project {project_id}")
     return row
 
 
@@ -385,9 +377,9 @@ async def project_detail(client: Client | None, settings: Settings, engine: Engi
     return await in_session(engine, lambda s: build_detail(settings, row, state, source, s))
 
 
-def _not_running(row: Project, exc: RPCError) -> HTTPException:
+def _not_running(row: Project, exc: RPCError) -> Conflict:
     if exc.status == RPCStatusCode.NOT_FOUND:
-        return HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is not running ({row.status})")
+        return Conflict(f"project {row.id} is not running ({row.status})")
     raise exc
 
 
@@ -396,10 +388,7 @@ def bound_name(principal: Principal, claimed: str | None, approver: str | None) 
     the approver of what is decided). A different name in the body is refused, not recorded."""
     name = principal.acts_as(approver)
     if claimed is not None and not principal.may_claim(claimed, approver):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            f"authenticated as '{name}': an action cannot be taken in the name of '{claimed}'",
-        )
+        raise Forbidden(f"authenticated as '{name}': an action cannot be taken in the name of '{claimed}'")
     return name
 
 
@@ -410,7 +399,7 @@ async def steer(
     row = await load_project(engine, project_id)
     steer_input = SteerInstruction(instruction=instruction, by=bound_name(principal, by, row.owner))
     if row.status in TERMINAL:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {row.status}")
+        raise Conflict(f"project {row.id} is {row.status}")
     handle = require(client).get_workflow_handle_for(ProjectWorkflow.run, row.workflow_id)
     try:
         await handle.signal(ProjectWorkflow.steer, steer_input)
@@ -422,12 +411,12 @@ async def cancel(client: Client | None, engine: Engine, project_id: str) -> None
     """Request cancellation; the workflow ends the project cleanly with status cancelled."""
     row = await load_project(engine, project_id)
     if row.status in TERMINAL:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {row.status}")
+        raise Conflict(f"project {row.id} is {row.status}")
     client = require(client)
     # The read model trails the workflow: a project that is already ending says so itself.
     live, _ = await current_state(client, row)
     if live is not None and live.status.value in TERMINAL:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {live.status.value}")
+        raise Conflict(f"project {row.id} is {live.status.value}")
     handle = client.get_workflow_handle(row.workflow_id)
     try:
         await handle.cancel()
@@ -443,14 +432,11 @@ def already_decided(gate: Gate) -> str:
     return f"gate {gate.id} was already {gate.status} by {gate.decided_by or 'someone'} at {when}"
 
 
-def _unanswered(row: Project, exc: WorkflowUpdateRPCTimeoutOrCancelledError | RPCError) -> HTTPException:
+def _unanswered(row: Project, exc: WorkflowUpdateRPCTimeoutOrCancelledError | RPCError) -> DomainError:
     """An update that got no answer: the worker is away (503) or the workflow is gone (409)."""
     if isinstance(exc, RPCError):
         return _not_running(row, exc)
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        "the project workflow did not answer in time (is a worker running?); try again",
-    )
+    return Unavailable("the project workflow did not answer in time (is a worker running?); try again")
 
 
 async def set_role_budgets(
@@ -459,7 +445,7 @@ async def set_role_budgets(
     """Replace a running project's role budgets through its `set_role_budgets` update."""
     row = await load_project(engine, project_id)
     if row.status in TERMINAL:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {row.status}")
+        raise Conflict(f"project {row.id} is {row.status}")
     handle = require(client).get_workflow_handle_for(ProjectWorkflow.run, row.workflow_id)
     try:
         return await handle.execute_update(
@@ -468,7 +454,7 @@ async def set_role_budgets(
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        raise HTTPException(status.HTTP_409_CONFLICT, f"the role budgets were not changed: {message}") from None
+        raise Conflict(f"the role budgets were not changed: {message}") from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
         raise _unanswered(row, exc) from None
 
@@ -476,23 +462,24 @@ async def set_role_budgets(
 async def decide(client: Client | None, engine: Engine, decision: GateDecision) -> DecisionResult:
     """Apply a decision through the workflow's `decide` update (validated before it is written).
 
-    Rejections come back as HTTP errors: unknown gate 404, already decided 409, approver not
-    allowed 403, invalid decision 422.
+    Rejections come back as domain errors (boardroom.errors): UnknownGate, AlreadyDecided,
+    AlreadyVoted, ApproverNotAllowed, InvalidDecision — named as the update's ApplicationError
+    types — and Conflict for any other rejection (api/domain_errors.py maps them to HTTP).
     """
     project_id = project_id_from_gate_id(decision.gate_id)
     if project_id is None:
-        raise not_found(f"unknown gate {decision.gate_id}")
+        raise UnknownGate(f"unknown gate {decision.gate_id}")
 
     def load(session: Session) -> tuple[Project | None, Gate | None]:
         return readmodel.get_project(session, project_id), readmodel.get_gate(session, decision.gate_id)
 
     row, gate = await in_session(engine, load)
     if row is None:
-        raise not_found(f"unknown gate {decision.gate_id}")
+        raise UnknownGate(f"unknown gate {decision.gate_id}")
     if gate is not None and gate.status != GateStatus.pending.value:
-        raise HTTPException(status.HTTP_409_CONFLICT, already_decided(gate))
+        raise AlreadyDecided(already_decided(gate))
     if row.status in TERMINAL:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"project {row.id} is {row.status}: nothing is decided any more")
+        raise Conflict(f"project {row.id} is {row.status}: nothing is decided any more")
     handle = require(client).get_workflow_handle_for(ProjectWorkflow.run, row.workflow_id)
     try:
         # The SDK's stubs type an `async def` update's result as the coroutine; it is a DecisionResult.
@@ -504,9 +491,9 @@ async def decide(client: Client | None, engine: Engine, decision: GateDecision) 
         return result
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type in DECISION_ERRORS:
-            raise HTTPException(DECISION_ERRORS[cause.type], cause.message) from None
+        if isinstance(cause, ApplicationError) and (refused := rejection(cause.type, cause.message)) is not None:
+            raise refused from None
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-        raise HTTPException(status.HTTP_409_CONFLICT, f"the decision was not accepted: {message}") from None
+        raise Conflict(f"the decision was not accepted: {message}") from None
     except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
         raise _unanswered(row, exc) from None

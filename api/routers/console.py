@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -17,9 +17,11 @@ from activities.catalog import load_catalog
 from api import readmodel, service
 from api.auth import BrowserRoute, PrincipalDep
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
+from api.domain_errors import status_for
 from api.forms import form_token, form_token_ok, read_form
 from api.routers.pages import error_page, forged_form, templates
 from api.schemas import ProjectCreate
+from boardroom.errors import DomainError
 from boardroom.role_budget_text import parse_role_budgets
 from boardroom.settings import Settings
 from store.tables import Project
@@ -131,8 +133,8 @@ async def new_project_submit(
         return _new_form(request, settings, error=_validation_message(exc), form=form, code=422)
     try:
         created = await service.start_project(client, settings, engine, body, owner=principal.name)
-    except HTTPException as exc:
-        return _new_form(request, settings, error=str(exc.detail), form=form, code=exc.status_code)
+    except DomainError as exc:
+        return _new_form(request, settings, error=exc.message, form=form, code=status_for(exc))
     return RedirectResponse(f"/projects/{created.id}/view", status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -157,8 +159,8 @@ async def steer_submit(
         return error_page(request, 422, "Nothing to send", "Write the instruction for the team first.")
     try:
         await service.steer(client, engine, project_id, text, principal, None)
-    except HTTPException as exc:
-        return error_page(request, exc.status_code, "Not sent", str(exc.detail))
+    except DomainError as exc:
+        return error_page(request, status_for(exc), "Not sent", exc.message)
     return RedirectResponse(f"/projects/{project_id}/view?steered=1", status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -167,8 +169,8 @@ async def cancel_confirm(request: Request, project_id: str, settings: SettingsDe
     """The confirmation page before a project is cancelled."""
     try:
         row = await service.load_project(engine, project_id)
-    except HTTPException as exc:
-        return error_page(request, exc.status_code, "Project not available", str(exc.detail))
+    except DomainError as exc:
+        return error_page(request, status_for(exc), "Project not available", exc.message)
     return templates.TemplateResponse(
         request,
         "cancel.html",
@@ -188,8 +190,8 @@ async def cancel_submit(
         return error_page(request, 422, "Not cancelled", "Tick the confirmation to cancel the project.")
     try:
         await service.cancel(client, engine, project_id)
-    except HTTPException as exc:
-        return error_page(request, exc.status_code, "Not cancelled", str(exc.detail))
+    except DomainError as exc:
+        return error_page(request, status_for(exc), "Not cancelled", exc.message)
     return RedirectResponse(f"/projects/{project_id}/view", status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -282,9 +284,10 @@ async def inbox_decide(
                 channel=Channel.web,
             ),
         )
-    except HTTPException as exc:
+    except DomainError as exc:
+        code = status_for(exc)
         titles = {403: "Not allowed", 404: "Decision not found", 409: "Already decided", 503: "Try again shortly"}
-        return error_page(request, exc.status_code, titles.get(exc.status_code, "Not decided"), str(exc.detail))
+        return error_page(request, code, titles.get(code, "Not decided"), exc.message)
     if result.status == GateStatus.pending:
         # A vote on a gate that needs several approvals: it waits for the others.
         votes = f"{result.approvals}+of+{result.approvals_needed}+approvals"

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session
@@ -20,11 +20,13 @@ from sqlmodel import Session
 from api import links, readmodel, service
 from api.auth import BrowserRoute
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SessionDep, SettingsDep
+from api.domain_errors import status_for
 from api.edit_forms import deliverable_text_from_form, plan_edits_from_form
 from api.forms import form_token as console_form_token
 from api.markdown import render_markdown
 from api.payload_guard import PayloadTooLarge
 from approvals.tokens import TokenClaims, TokenError, ensure_unused, verify
+from boardroom.errors import DomainError
 from boardroom.settings import Settings
 from store.tables import Document, Gate, Project, Review, Vote
 from workflows.ids import project_id_from_gate_id
@@ -174,8 +176,8 @@ async def project_page(
     """One project's page, live from the workflow when it runs."""
     try:
         detail = await service.project_detail(client, settings, engine, project_id)
-    except HTTPException as exc:
-        return error_page(request, exc.status_code, "Project not available", str(exc.detail))
+    except DomainError as exc:
+        return error_page(request, status_for(exc), "Project not available", exc.message)
     return templates.TemplateResponse(
         request,
         "project.html",
@@ -404,14 +406,14 @@ async def approval_submit(request: Request, token: str) -> HTMLResponse:
         )
     except PayloadTooLarge:
         return _render_gate(request, token, ctx, error="Your text is too long; shorten it.", code=413, form=form)
-    except HTTPException as exc:
-        detail = str(exc.detail)
-        if exc.status_code == status.HTTP_409_CONFLICT:
+    except DomainError as exc:
+        code, detail = status_for(exc), exc.message
+        if code == status.HTTP_409_CONFLICT:
             return error_page(request, 410, "Already decided", detail)
-        if exc.status_code == status.HTTP_422_UNPROCESSABLE_CONTENT:
+        if code == status.HTTP_422_UNPROCESSABLE_CONTENT:
             return _render_gate(request, token, ctx, error=detail, code=422, form=form)
         titles = {403: "Not allowed", 404: "Decision not found", 503: "Try again shortly"}
-        return error_page(request, exc.status_code, titles.get(exc.status_code, "Not applied"), detail)
+        return error_page(request, code, titles.get(code, "Not applied"), detail)
     return templates.TemplateResponse(
         request, "decided.html", {"result": result, "gate": ctx.gate, "project": ctx.project}
     )

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from sqlalchemy import Engine
@@ -41,9 +41,11 @@ from activities.catalog import load_catalog
 from api import service
 from api.auth import BrowserRoute, Principal, PrincipalDep
 from api.deps import ApiKey, EngineDep, MaybeTemporalDep, SettingsDep
+from api.domain_errors import status_for
 from api.forms import form_token, form_token_ok, read_form
 from api.routers.pages import error_page, forged_form, templates
 from api.schemas import Input, errors
+from boardroom.errors import Conflict, DomainError, Invalid, NotFound
 from boardroom.settings import Settings
 from store.tables import Project
 from workflows.models import Phase, Risk, Status
@@ -239,9 +241,7 @@ def producer_role(name: str) -> tuple[str, str]:
     found = next((r for r in producers if r.name == name), None)
     if found is None:
         known = ", ".join(r.name for r in producers)
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown role {name!r}: a routine's role is one of {known}"
-        )
+        raise Invalid(f"unknown role {name!r}: a routine's role is one of {known}")
     return found.name, found.produces[0]
 
 
@@ -249,34 +249,29 @@ def spec_or_422(text: str) -> tuple[Literal["cron", "interval"], ScheduleSpec]:
     try:
         return schedule_spec(text)
     except InvalidSchedule as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"schedule: {exc}") from None
+        raise Invalid(f"schedule: {exc}") from None
 
 
 async def owned_project(engine: Engine, project_id: str, principal: Principal) -> Project:
     """The caller's project; 404 for an unknown one and for another owner's."""
     row = await service.load_project(engine, project_id[:64])
     if not principal.owner and row.owner != principal.name:
-        raise service.not_found(f"unknown project {project_id}")
+        raise NotFound(f"unknown project {project_id}")
     return row
 
 
 def require_operating(row: Project) -> None:
     if row.status not in RUNNING:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"project {row.id} is {row.status}: routines run on an operating project"
-        )
+        raise Conflict(f"project {row.id} is {row.status}: routines run on an operating project")
     if row.phase != Phase.operations.value:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"project {row.id} is in {row.phase}: routines can be added once it operates (after launch)",
-        )
+        raise Conflict(f"project {row.id} is in {row.phase}: routines can be added once it operates (after launch)")
 
 
 def routine_number(project_id: str, routine_id: str) -> int:
     prefix = schedule_id(project_id, 0)[:-1]
     tail = routine_id.removeprefix(prefix) if routine_id.startswith(prefix) else ""
     if not tail.isdigit() or not 1 <= int(tail) <= MAX_ROUTINES or schedule_id(project_id, int(tail)) != routine_id:
-        raise service.not_found(f"unknown routine {routine_id[:100]}")
+        raise NotFound(f"unknown routine {routine_id[:100]}")
     return int(tail)
 
 
@@ -394,15 +389,13 @@ async def create_routine(
             continue  # created meanwhile by another request: the next number
         except RPCError as exc:
             if exc.status == RPCStatusCode.INVALID_ARGUMENT:
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"schedule: {exc.message[:300]}") from None
+                raise Invalid(f"schedule: {exc.message[:300]}") from None
             raise
         desc = await describe(client, sid)
         if desc is None:  # deleted in between
-            raise service.not_found(f"unknown routine {sid}")
+            raise NotFound(f"unknown routine {sid}")
         return await routine_out(settings, row.id, number, desc)
-    raise HTTPException(
-        status.HTTP_409_CONFLICT, f"project {row.id} has {MAX_ROUTINES} routines already; delete one first"
-    )
+    raise Conflict(f"project {row.id} has {MAX_ROUTINES} routines already; delete one first")
 
 
 Action = Literal["pause", "resume", "run", "delete"]
@@ -437,11 +430,11 @@ async def act(
             return None
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            raise service.not_found(f"unknown routine {routine_id}") from None
+            raise NotFound(f"unknown routine {routine_id}") from None
         raise
     desc = await describe(client, routine_id)
     if desc is None:
-        raise service.not_found(f"unknown routine {routine_id}")
+        raise NotFound(f"unknown routine {routine_id}")
     return await routine_out(settings, row.id, number, desc)
 
 
@@ -556,8 +549,8 @@ async def _page(
     try:
         row = await owned_project(engine, project_id, principal)
         items = await list_routines(client, settings, engine, row.id, principal)
-    except HTTPException as exc:
-        return error_page(request, exc.status_code, "Routines not available", str(exc.detail))
+    except DomainError as exc:
+        return error_page(request, status_for(exc), "Routines not available", exc.message)
     producers = [r.name for r in load_catalog().producers()]
     return templates.TemplateResponse(
         request,
@@ -622,7 +615,7 @@ async def routines_page_add(
         return await _page(request, settings, engine, client, project_id, principal, error=message, form=form, code=422)
     try:
         await create_routine(client, settings, engine, project_id, body, principal)
-    except HTTPException as exc:
+    except DomainError as exc:
         return await _page(
             request,
             settings,
@@ -630,9 +623,9 @@ async def routines_page_add(
             client,
             project_id,
             principal,
-            error=str(exc.detail),
+            error=exc.message,
             form=form,
-            code=exc.status_code,
+            code=status_for(exc),
         )
     return RedirectResponse(page_url(project_id), status_code=status.HTTP_303_SEE_OTHER)
 
@@ -656,9 +649,9 @@ async def routines_page_act(
         return error_page(request, 404, "Not found", f"There is no routine action {action[:40]!r}.")
     try:
         await act(client, settings, engine, project_id, routine_id, action, principal)  # type: ignore[arg-type]
-    except HTTPException as exc:
+    except DomainError as exc:
         return await _page(
-            request, settings, engine, client, project_id, principal, error=str(exc.detail), code=exc.status_code
+            request, settings, engine, client, project_id, principal, error=exc.message, code=status_for(exc)
         )
     return RedirectResponse(page_url(project_id), status_code=status.HTTP_303_SEE_OTHER)
 

@@ -23,6 +23,7 @@ from slack_sdk.webhook import WebhookClient
 from api import readmodel, service
 from api.schemas import SlackAck, errors
 from approvals.slack_blocks import SlackAction, decided_blocks, decided_text, parse_block_action
+from boardroom.errors import Conflict, DomainError
 from boardroom.settings import Settings
 from workflows.models import Channel, GateDecision, GateStatus
 
@@ -135,11 +136,11 @@ async def apply_action(app: FastAPI, action: SlackAction) -> None:
     )
     try:
         result = await service.decide(client, engine, decision)
-    except HTTPException as exc:
-        log.info("slack: decision on %s by %s refused: %s", action.gate_id, action.user, exc.detail)
-        await _reply(action, f"Your decision was not applied: {exc.detail}")
+    except DomainError as exc:
+        log.info("slack: decision on %s by %s refused: %s", action.gate_id, action.user, exc.message)
+        await _reply(action, f"Your decision was not applied: {exc.message}")
         gate = await service.in_session(engine, lambda s: readmodel.get_gate(s, action.gate_id))
-        if exc.status_code == status.HTTP_409_CONFLICT and gate is not None and gate.decided_at is not None:
+        if isinstance(exc, Conflict) and gate is not None and gate.decided_at is not None:
             project = await service.in_session(engine, lambda s: readmodel.get_project(s, gate.project_id))
             blocks = decided_blocks(
                 gate_id=gate.id,
