@@ -5,16 +5,22 @@ activities worker (the workflows worker runs local activities only)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.health import PingInput
 from boardroom.settings import Settings
 from store.db import session_scope
 from store.tables import Project
+from tests.stack import running_stack
 from tests.workflows.helpers import approve_until, cancel_and_wait, start_project
 from workers.worker import create_worker, registrations
 from workflows.models import Phase
+from workflows.smoke import SmokeWorkflow
 
 WORKFLOWS_ID = "boardroom-test-workflows-role"
 ACTIVITIES_ID = "boardroom-test-activities-role"
@@ -69,3 +75,34 @@ async def test_a_workflows_worker_and_an_activities_worker_take_a_project_throug
     with session_scope(settings.database_url) as session:
         row = session.get(Project, state.project_id)
         assert row is not None and row.phase == Phase.execution.value, row
+
+
+@pytest.mark.timeout(300)
+async def test_boardroom_worker_processes_of_each_role_run_the_smoke_workflow(tmp_path: Path, task_queue: str) -> None:
+    """`boardroom worker` with BOARDROOM_WORKER_ROLE, as the production manifests run it: the
+    smoke workflow's `ping` runs on the activities worker (the workflows worker never polls for
+    activity tasks), its workflow task on the workflows worker."""
+    async with running_stack(tmp_path, task_queue, persistent=False) as stack:
+        (workflows_worker,) = await stack.start_workers(1, {"BOARDROOM_WORKER_ROLE": "workflows"})
+        (activities_worker,) = await stack.start_workers(1, {"BOARDROOM_WORKER_ROLE": "activities"})
+        assert "workflows worker polling task queue" in workflows_worker.output()
+        assert "activities worker polling task queue" in activities_worker.output()
+        client = await stack.client()
+        out = await client.execute_workflow(
+            SmokeWorkflow.run, PingInput(message="split"), id=f"smoke-{task_queue}", task_queue=task_queue
+        )
+        assert out.message == "split"
+        events = [e async for e in client.get_workflow_handle(f"smoke-{task_queue}").fetch_history_events()]
+        activity_identities = {
+            e.activity_task_started_event_attributes.identity
+            for e in events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+        }
+        workflow_identities = {
+            e.workflow_task_started_event_attributes.identity
+            for e in events
+            if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+        }
+        # The SDK's default identity is "<pid>@<host>".
+        assert {i.split("@")[0] for i in activity_identities} == {str(activities_worker.popen.pid)}
+        assert {i.split("@")[0] for i in workflow_identities} == {str(workflows_worker.popen.pid)}
