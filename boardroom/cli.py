@@ -17,6 +17,8 @@ from boardroom.errors import ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
 SERVICES = ("up", "worker", "api")
+# Keep in step with boardroom.settings.WORKER_ROLES (not imported here: the CLI starts light).
+WORKER_ROLES = ("all", "workflows", "activities")
 # Commands that hold a Temporal client (its native threads) until they end.
 TEMPORAL_COMMANDS = (*SERVICES, "digest")
 
@@ -41,9 +43,12 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from boardroom.settings import load_settings
     from workers.devstack_runner import worker_main
 
-    asyncio.run(worker_main(_settings(args)))
+    # --role wins over BOARDROOM_WORKER_ROLE; without it the setting decides (default `all`).
+    overrides = {"worker_role": args.role} if args.role else {}
+    asyncio.run(worker_main(load_settings(args.config, **overrides)))
     return 0
 
 
@@ -83,7 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="start Temporal dev server, worker and API; Ctrl-C stops all").set_defaults(
         handler=cmd_up
     )
-    sub.add_parser("worker", help="run a worker against the configured Temporal").set_defaults(handler=cmd_worker)
+    worker = sub.add_parser("worker", help="run a worker against the configured Temporal")
+    worker.add_argument(
+        "--role",
+        choices=WORKER_ROLES,
+        help="all: workflows and activities (default, or BOARDROOM_WORKER_ROLE); "
+        "workflows: workflows and the store activities they run locally; activities: activities only",
+    )
+    worker.set_defaults(handler=cmd_worker)
     sub.add_parser("api", help="run the API against the configured Temporal").set_defaults(handler=cmd_api)
     digest = sub.add_parser("digest", help="show the daily digest schedule; --now sends the digest now")
     digest.add_argument("--now", action="store_true", help="trigger the schedule once and wait for the run")

@@ -48,6 +48,12 @@ SECRET_FIELDS = (
 )
 
 
+# What a worker process runs (workers/worker.py): everything, the workflows (and the store
+# activities they run locally), or the activities only.
+WorkerRole = Literal["all", "workflows", "activities"]
+WORKER_ROLES: tuple[WorkerRole, ...] = ("all", "workflows", "activities")
+
+
 def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
@@ -77,6 +83,7 @@ class Settings(BaseSettings):
     max_concurrent_workflow_tasks: int = Field(100, validation_alias=_env("BOARDROOM_MAX_CONCURRENT_WORKFLOW_TASKS"))
     max_cached_workflows: int = Field(1000, validation_alias=_env("BOARDROOM_MAX_CACHED_WORKFLOWS"))
     graceful_shutdown_s: float = Field(30.0, validation_alias=_env("BOARDROOM_GRACEFUL_SHUTDOWN_S"))
+    worker_role: WorkerRole = Field("all", validation_alias=_env("BOARDROOM_WORKER_ROLE"))
     # Application database
     database_url: str = Field("sqlite:///.data/boardroom.db", validation_alias=_env("DATABASE_URL"))
     # Files Boardroom keeps besides the database (the local git repositories launch publishes to);
@@ -204,6 +211,13 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # `FOO=` in an env file means "not set", not "the current directory" or "an empty key".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("worker_role", mode="before")
+    @classmethod
+    def _known_worker_role(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in WORKER_ROLES:
+            return value.strip().lower()
+        raise ValueError(f"BOARDROOM_WORKER_ROLE must be one of {', '.join(WORKER_ROLES)}, not {value!r}")
 
     @field_validator("api_keys")
     @classmethod
@@ -373,6 +387,21 @@ class Settings(BaseSettings):
 DEFAULT_PRINCIPAL = "ceo"
 
 
+class _ExplicitSettings(Settings):
+    """Settings validated from the given values alone (no environment): `load_settings` overrides."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],  # noqa: ARG003 (signature fixed by pydantic-settings)
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def _principal_pairs(text: str) -> list[tuple[str, str]]:
     pairs = []
     for entry in text.split(","):
@@ -533,8 +562,10 @@ def _load(devstack_path: Path | str | None, overrides: dict[str, object], *, use
             init |= temporal_profile()
         settings = Settings(**init)  # type: ignore[arg-type]
         if overrides:
-            # Explicit overrides (tests, CLI flags) win over the environment too.
-            settings = Settings.model_validate(settings.model_dump() | overrides)
+            # Explicit overrides (tests, CLI flags) win over the environment too: validated
+            # without the environment source (which would otherwise win again), then as Settings.
+            explicit = _ExplicitSettings(**(settings.model_dump() | overrides))
+            settings = Settings.model_construct(**explicit.model_dump())
         return settings
     except ValidationError as exc:
         first = exc.errors()[0]

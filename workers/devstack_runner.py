@@ -20,7 +20,7 @@ from boardroom.devstack import DevStackConfig
 from boardroom.errors import ConfigError
 from boardroom.logs import setup_logging
 from boardroom.observability import setup_tracing, shutdown_tracing, start_worker_metrics
-from boardroom.settings import Settings
+from boardroom.settings import Settings, WorkerRole
 from store.db import migrate
 
 log = logging.getLogger("boardroom")
@@ -93,17 +93,19 @@ async def wait_for_temporal(settings: Settings, proc: subprocess.Popen[bytes], t
             await asyncio.sleep(0.5)
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+async def run_worker(settings: Settings, stop: asyncio.Event, role: WorkerRole | None = None) -> None:
+    """Runs a worker of `role` (default: `settings.worker_role`) until `stop` is set."""
     from workers.worker import create_worker
 
+    role = role or settings.worker_role
     telemetry = start_worker_metrics(settings)
     client = await connect(settings, runtime=telemetry.runtime if telemetry else None)
-    worker = create_worker(client, settings)
+    worker = create_worker(client, settings, role=role)
     # The worker owns the digest schedule: created (or brought in line with the settings) at start.
     from workers.schedules import ensure_digest_schedule
 
     await ensure_digest_schedule(client, settings)
-    log.info("worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+    log.info("%s worker polling task queue %s on %s", role, settings.task_queue, settings.temporal_address)
     run = asyncio.create_task(worker.run())
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({run, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -205,7 +207,8 @@ async def up_main(settings: Settings, dev: DevStackConfig, base: Path) -> None:
         await wait_for_temporal(settings, proc)
         migrate(settings.database_url)
         parts = {
-            asyncio.create_task(run_worker(settings, stop)): "the worker",
+            # One process for everything: `up` always runs the full worker, whatever the role setting.
+            asyncio.create_task(run_worker(settings, stop, role="all")): "the worker",
             asyncio.create_task(run_api(settings, stop)): "the API",
             asyncio.create_task(asyncio.to_thread(proc.wait)): "the Temporal dev server",
         }

@@ -1,4 +1,17 @@
-"""The one place that assembles a worker: which workflows and activities it runs."""
+"""The one place that assembles a worker: which workflows and activities it runs.
+
+A worker has a role (`Settings.worker_role`, `BOARDROOM_WORKER_ROLE`, `boardroom worker --role`):
+
+- `all` (the default): every workflow and every activity, one process does everything;
+- `workflows`: the workflows, plus the activities that run in the workflow worker itself as local
+  activities: the store activities (the project workflow's read-model writes) and `ping`. It does
+  not poll for activity tasks (`no_remote_activities`) and imports neither the agent nor the
+  integration activity modules, so it stays lean;
+- `activities`: every activity (the store activities too, for workflows that still schedule them
+  as ordinary activities) and no workflow; these scale with agent and integration calls.
+
+Each role imports only the modules it registers: the imports sit inside the functions below.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +23,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.agents import AgentActivities
-from activities.channels import ChannelActivities
-from activities.health import ping
-from activities.integrations import IntegrationActivities
-from activities.notify import GateNotifier
-from activities.store import StoreActivities
 from boardroom.observability import worker_interceptors
-from boardroom.settings import Settings
+from boardroom.settings import Settings, WorkerRole
 from workers.heartbeat import HeartbeatInterceptor
-from workflows.digest import DigestWorkflow
-from workflows.discovery import DiscoveryWorkflow
-from workflows.execution import ExecutionWorkflow
-from workflows.launch import LaunchWorkflow
-from workflows.operations import OperationsReviewWorkflow
-from workflows.produce_review import ProduceReviewWorkflow
-from workflows.project import ProjectWorkflow
-from workflows.routine import RoutineWorkflow
-from workflows.smoke import SmokeWorkflow
 
 # The project's own deterministic modules, imported once by the worker and shared by every
 # workflow run instead of re-imported into each run's sandbox (they hold no mutable state; the
@@ -43,6 +41,16 @@ def workflow_runner() -> WorkflowRunner:
 
 
 def workflows() -> list[type]:
+    from workflows.digest import DigestWorkflow
+    from workflows.discovery import DiscoveryWorkflow
+    from workflows.execution import ExecutionWorkflow
+    from workflows.launch import LaunchWorkflow
+    from workflows.operations import OperationsReviewWorkflow
+    from workflows.produce_review import ProduceReviewWorkflow
+    from workflows.project import ProjectWorkflow
+    from workflows.routine import RoutineWorkflow
+    from workflows.smoke import SmokeWorkflow
+
     return [
         ProjectWorkflow,
         DiscoveryWorkflow,
@@ -56,8 +64,25 @@ def workflows() -> list[type]:
     ]
 
 
+def workflow_worker_activities(settings: Settings) -> list[Callable[..., Any]]:
+    """What a `workflows` worker runs besides its workflows: `ping` and the store activities
+    (local activities execute in the worker that runs the workflow)."""
+    from activities.health import ping
+    from activities.notify import GateNotifier
+    from activities.store import StoreActivities
+
+    return [ping, *StoreActivities(settings, notifier=GateNotifier(settings)).activities()]
+
+
 def activities(settings: Settings) -> list[Callable[..., Any]]:
     """Activity callables, bound to classes whose constructors take their clients."""
+    from activities.agents import AgentActivities
+    from activities.channels import ChannelActivities
+    from activities.health import ping
+    from activities.integrations import IntegrationActivities
+    from activities.notify import GateNotifier
+    from activities.store import StoreActivities
+
     slack = GateNotifier(settings)
     agents = AgentActivities(settings)
     # With a model, the compliance-officer role reviews what goes public beside the rule checks.
@@ -71,15 +96,27 @@ def activities(settings: Settings) -> list[Callable[..., Any]]:
     ]
 
 
+def registrations(settings: Settings, role: WorkerRole | None = None) -> tuple[list[type], list[Callable[..., Any]]]:
+    """(workflows, activities) a worker of `role` (default: `settings.worker_role`) registers."""
+    role = role or settings.worker_role
+    if role == "workflows":
+        return workflows(), workflow_worker_activities(settings)
+    if role == "activities":
+        return [], activities(settings)
+    return workflows(), activities(settings)
+
+
 def create_worker(
     client: Client,
     settings: Settings,
     *,
     task_queue: str | None = None,
+    role: WorkerRole | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),
     **options: Any,
 ) -> Worker:
-    """A worker for the project's task queue with the tuning knobs from settings.
+    """A worker of `role` (default: `settings.worker_role`) for the project's task queue with the
+    tuning knobs from settings.
 
     Tracing and metrics interceptors come from the client (`connect()`); a client built
     elsewhere gets them here.
@@ -89,12 +126,19 @@ def create_worker(
         *worker_interceptors(client, settings),
         *options.pop("interceptors", ()),
     ]
+    role = role or settings.worker_role
+    registered_workflows, registered_activities = registrations(settings, role)
+    if role == "workflows":
+        # Workflow tasks and local activities only: it never polls for (remote) activity tasks,
+        # which the `activities` workers run. The SDK refuses two workers of one client on the
+        # same task queue whose task types overlap; this way they do not.
+        options.setdefault("no_remote_activities", True)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=workflows(),
+        workflows=registered_workflows,
         workflow_runner=workflow_runner(),
-        activities=[*activities(settings), *extra_activities],
+        activities=[*registered_activities, *extra_activities],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,

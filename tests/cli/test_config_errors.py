@@ -85,3 +85,23 @@ def test_empty_optional_variables_mean_unset(monkeypatch: pytest.MonkeyPatch) ->
     assert settings.temporal_tls_cert is None
     assert settings.openai_api_key is None
     assert settings.provider == "offline"
+
+
+def test_unknown_worker_role_is_one_line() -> None:
+    assert_one_line(run(["worker"], env={"BOARDROOM_WORKER_ROLE": "both"}), "BOARDROOM_WORKER_ROLE", "'both'")
+
+
+def test_worker_role_setting_and_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    from boardroom.cli import WORKER_ROLES, build_parser
+    from boardroom.settings import WORKER_ROLES as SETTING_ROLES
+
+    assert WORKER_ROLES == SETTING_ROLES
+    assert load_settings().worker_role == "all"
+    monkeypatch.setenv("BOARDROOM_WORKER_ROLE", " Workflows ")
+    assert load_settings().worker_role == "workflows"
+    # The CLI flag is an override: it wins over the environment.
+    assert load_settings(worker_role="activities").worker_role == "activities"
+    assert build_parser().parse_args(["worker", "--role", "activities"]).role == "activities"
+    assert build_parser().parse_args(["worker"]).role is None
+    with pytest.raises(ConfigError, match="BOARDROOM_WORKER_ROLE must be one of all, workflows, activities"):
+        load_settings(worker_role="everything")

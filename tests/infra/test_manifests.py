@@ -20,7 +20,7 @@ import yaml
 from pydantic import AliasChoices
 
 from boardroom.devstack import load_devstack
-from boardroom.settings import SECRET_FIELDS, Settings
+from boardroom.settings import SECRET_FIELDS, WORKER_ROLES, Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -36,8 +36,11 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 
 # Compose services that run once and exit; every other service must have a health check.
 ONE_SHOT_JOBS = frozenset({"temporal-search-attributes"})
-WORKER_SERVICE = "worker"
-WORKER_DEPLOYMENT = "boardroom-worker"
+# One worker service / Deployment per worker role (BOARDROOM_WORKER_ROLE), on the same task queue.
+WORKER_SERVICES = {"workflows": "worker-workflows", "activities": "worker-activities"}
+WORKER_DEPLOYMENTS = {"workflows": "boardroom-worker-workflows", "activities": "boardroom-worker-activities"}
+# The backlog each role's autoscaler watches (KEDA temporal scaler `queueTypes`).
+QUEUE_TYPES = {"workflows": "workflow", "activities": "activity"}
 API_DEPLOYMENT = "boardroom-api"
 # Dev-server-only dynamic config that production deliberately leaves out (a DB read per request).
 DEV_ONLY_DYNAMIC_CONFIG = frozenset({"system.forceSearchAttributesCacheRefreshOnRead"})
@@ -384,9 +387,10 @@ def test_compose_has_the_production_services() -> None:
         "temporal-ui",
         "app-db",
         "api",
-        "worker",
+        *WORKER_SERVICES.values(),
         "otel-collector",
     } <= services().keys()
+    assert "worker" not in services(), "one service per worker role"
     assert ONE_SHOT_JOBS <= services().keys()
 
 
@@ -417,7 +421,8 @@ def test_depends_on_conditions_can_be_met() -> None:
                 completed_by.add(target)
     assert completed_by == ONE_SHOT_JOBS, "every one-shot job gates something"
     # Workers wait for the API, which migrates the database first.
-    assert all_services[WORKER_SERVICE]["depends_on"]["api"]["condition"] == "service_healthy"
+    for worker in WORKER_SERVICES.values():
+        assert all_services[worker]["depends_on"]["api"]["condition"] == "service_healthy", worker
 
 
 def test_compose_images_are_pinned() -> None:
@@ -428,12 +433,12 @@ def test_compose_images_are_pinned() -> None:
 
 
 def test_boardroom_services_build_the_repository_image() -> None:
-    for name in ("api", WORKER_SERVICE):
+    for name, command in [("api", "api"), *((worker, "worker") for worker in WORKER_SERVICES.values())]:
         service = services()[name]
         assert (COMPOSE_DIR / service["build"]["context"]).resolve() == ROOT, name
         assert (ROOT / service["build"].get("dockerfile", "Dockerfile")).resolve() == DOCKERFILE
         assert ".env" in service["env_file"], f"{name} takes its secrets from .env"
-        assert service["command"] == [name]
+        assert service["command"] == [command]
 
 
 def test_compose_secrets_are_required_variables_without_defaults() -> None:
@@ -453,8 +458,9 @@ def test_compose_secrets_are_required_variables_without_defaults() -> None:
         assert boardroom_env[name] == f"${{{name}:?set it in infra/compose/.env}}", name
 
 
-def test_worker_stop_grace_period_outlasts_graceful_shutdown_and_activities() -> None:
-    worker = services()[WORKER_SERVICE]
+@pytest.mark.parametrize("role", WORKER_SERVICES)
+def test_worker_stop_grace_period_outlasts_graceful_shutdown_and_activities(role: str) -> None:
+    worker = services()[WORKER_SERVICES[role]]
     graceful = float(worker["environment"]["BOARDROOM_GRACEFUL_SHUTDOWN_S"])
     grace = seconds(worker["stop_grace_period"])
     assert graceful >= settings_default("graceful_shutdown_s")
@@ -463,10 +469,22 @@ def test_worker_stop_grace_period_outlasts_graceful_shutdown_and_activities() ->
     assert "BOARDROOM_GRACEFUL_SHUTDOWN_S" not in env_example(), ".env would silently drift from it"
 
 
-def test_workers_scale_out() -> None:
-    worker = services()[WORKER_SERVICE]
+@pytest.mark.parametrize("role", WORKER_SERVICES)
+def test_workers_scale_out(role: str) -> None:
+    worker = services()[WORKER_SERVICES[role]]
     assert worker["deploy"]["replicas"] >= 2
     assert "container_name" not in worker and "ports" not in worker, "replicas cannot share a name or port"
+
+
+def test_each_worker_service_runs_its_role() -> None:
+    """The role is set per service (never in .env, which both read) and is one Settings accepts."""
+    assert set(WORKER_SERVICES) == set(WORKER_ROLES) - {"all"}
+    for role, name in WORKER_SERVICES.items():
+        assert services()[name]["environment"]["BOARDROOM_WORKER_ROLE"] == role, name
+        assert load_settings(worker_role=role).worker_role == role
+    assert "BOARDROOM_WORKER_ROLE" not in env_example(), "one .env for both kinds of worker"
+    assert "BOARDROOM_WORKER_ROLE" not in compose()["x-boardroom-env"]
+    assert "BOARDROOM_WORKER_ROLE" not in services()["api"]["environment"]
 
 
 def test_search_attribute_job_registers_the_devstack_attributes() -> None:
@@ -557,7 +575,8 @@ def test_k8s_images_are_pinned() -> None:
 
 def test_every_deployment_has_resources_probes_and_runs_non_root() -> None:
     deployments = k8s_objects("Deployment")
-    assert {WORKER_DEPLOYMENT, API_DEPLOYMENT} <= deployments.keys()
+    assert {*WORKER_DEPLOYMENTS.values(), API_DEPLOYMENT} <= deployments.keys()
+    assert "boardroom-worker" not in deployments, "one Deployment per worker role"
     for name, deployment in deployments.items():
         assert deployment["spec"]["selector"]["matchLabels"].items() <= pod_labels(deployment).items(), name
         pod = deployment["spec"]["template"]["spec"]
@@ -570,8 +589,9 @@ def test_every_deployment_has_resources_probes_and_runs_non_root() -> None:
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, where
 
 
-def test_worker_termination_grace_outlasts_shutdown_and_activities() -> None:
-    worker = k8s_objects("Deployment")[WORKER_DEPLOYMENT]
+@pytest.mark.parametrize("role", WORKER_DEPLOYMENTS)
+def test_worker_termination_grace_outlasts_shutdown_and_activities(role: str) -> None:
+    worker = k8s_objects("Deployment")[WORKER_DEPLOYMENTS[role]]
     (container,) = worker["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e.get("value") for e in container.get("env", [])}
     assert "BOARDROOM_GRACEFUL_SHUTDOWN_S" in env, "set explicitly, beside terminationGracePeriodSeconds"
@@ -583,15 +603,32 @@ def test_worker_termination_grace_outlasts_shutdown_and_activities() -> None:
     assert graceful >= settings_default("graceful_shutdown_s")
     assert graceful >= longest_activity_timeout(), "a running activity can finish during shutdown"
     assert grace > graceful and grace > longest_activity_timeout()
+    assert env["BOARDROOM_WORKER_ROLE"] == role
+    assert load_settings(worker_role=role).worker_role == role
+    assert "BOARDROOM_WORKER_ROLE" not in config, "per Deployment: the ConfigMap is shared"
 
 
-def test_pod_disruption_budget_selects_the_workers_only() -> None:
+def test_worker_deployments_select_only_their_own_pods() -> None:
     deployments = k8s_objects("Deployment")
-    (pdb,) = k8s_objects("PodDisruptionBudget").values()
+    for name, deployment in deployments.items():
+        selector = deployment["spec"]["selector"]["matchLabels"].items()
+        selected = [other for other, d in deployments.items() if selector <= pod_labels(d).items()]
+        assert selected == [name], f"{name} selects the pods of {selected}"
+
+
+@pytest.mark.parametrize("role", WORKER_DEPLOYMENTS)
+def test_pod_disruption_budget_selects_the_workers_only(role: str) -> None:
+    deployments = k8s_objects("Deployment")
+    pdbs = [
+        pdb
+        for pdb in k8s_objects("PodDisruptionBudget").values()
+        if pdb["spec"]["selector"]["matchLabels"].items() <= pod_labels(deployments[WORKER_DEPLOYMENTS[role]]).items()
+    ]
+    (pdb,) = pdbs
     selector = pdb["spec"]["selector"]["matchLabels"]
-    assert selector.items() <= pod_labels(deployments[WORKER_DEPLOYMENT]).items()
-    assert not selector.items() <= pod_labels(deployments[API_DEPLOYMENT]).items()
-    replicas = deployments[WORKER_DEPLOYMENT]["spec"]["replicas"]
+    others = [name for name in deployments if name != WORKER_DEPLOYMENTS[role]]
+    assert not any(selector.items() <= pod_labels(deployments[name]).items() for name in others)
+    replicas = deployments[WORKER_DEPLOYMENTS[role]]["spec"]["replicas"]
     if "minAvailable" in pdb["spec"]:
         assert pdb["spec"]["minAvailable"] < replicas, "a drain must be able to evict a worker"
     else:
@@ -625,14 +662,15 @@ def test_env_sources_exist_and_secret_template_is_empty() -> None:
                     assert source["secretRef"]["name"] == template["metadata"]["name"], name
 
 
-def test_keda_scaler_targets_the_worker_task_queue() -> None:
+@pytest.mark.parametrize("role", WORKER_DEPLOYMENTS)
+def test_keda_scaler_targets_the_worker_task_queue(role: str) -> None:
     scaled = [doc for path, doc in k8s_docs() if doc.get("kind") == "ScaledObject"]
-    assert len(scaled) == 1
-    (obj,) = scaled
+    assert len(scaled) == len(WORKER_DEPLOYMENTS)
+    (obj,) = [o for o in scaled if o["spec"]["scaleTargetRef"]["name"] == WORKER_DEPLOYMENTS[role]]
     config = k8s_objects("ConfigMap")["boardroom-config"]["data"]
-    assert obj["spec"]["scaleTargetRef"]["name"] == WORKER_DEPLOYMENT
     (trigger,) = obj["spec"]["triggers"]
     assert trigger["type"] == "temporal"
+    assert trigger["metadata"]["queueTypes"] == QUEUE_TYPES[role], "each role scales on its own backlog"
     assert trigger["metadata"]["taskQueue"] == config["TEMPORAL_TASK_QUEUE"]
     assert trigger["metadata"]["endpoint"] == config["TEMPORAL_ADDRESS"]
     assert obj["spec"]["minReplicaCount"] >= 1

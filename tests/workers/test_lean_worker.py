@@ -107,3 +107,62 @@ def test_an_integration_loads_its_sdk_on_first_use() -> None:
         """
     )
     assert loaded == ["slack_sdk"]
+
+
+# What only the activities role registers: the agents and the integrations with their SDK clients.
+ACTIVITY_ONLY_MODULES = ("activities.agents", "activities.llm", "activities.integrations", "activities.channels")
+
+
+def test_a_workflows_role_worker_loads_no_sdk_and_no_agent_or_integration_activities(tmp_path: Path) -> None:
+    """Builds the `workflows` role's registration lists with every integration configured; the
+    store activities (local activities of the project workflow) and `ping` are in, nothing else."""
+    loaded = _run(
+        f"""
+        import json, sys
+        from boardroom.settings import load_settings
+        import workers.devstack_runner, boardroom.cli
+        from workers.worker import registrations
+
+        settings = load_settings(
+            environment="test",
+            database_url={f"sqlite:///{tmp_path / 'lean.db'}"!r},
+            agent_provider="openai",
+            openai_api_key="sk-test-never-called",
+            stripe_api_key="sk_test_never_called",
+            github_token="ghp_never_called",
+            slack_bot_token="xoxb-never-called",
+            secret_key="lean-secret-key",
+            worker_role="workflows",
+        )
+        workflows, activities = registrations(settings)
+        names = sorted(a.__temporal_activity_definition.name for a in activities)
+        assert names == sorted(
+            ["ping", "sync_project", "open_gate", "record_decision", "set_budget", "related_documents",
+             "record_vote", "record_deliverable_edit"]
+        ), names
+        assert len(workflows) == 9, workflows
+        print(json.dumps(sorted(m for m in {(*SDKS, *ACTIVITY_ONLY_MODULES)!r} if m in sys.modules)))
+        """
+    )
+    assert loaded == []
+
+
+def test_the_other_roles_register_what_they_run(tmp_path: Path) -> None:
+    loaded = _run(
+        f"""
+        import json, sys
+        from boardroom.settings import load_settings
+        from workers.worker import registrations
+
+        settings = load_settings(environment="test", database_url={f"sqlite:///{tmp_path / 'r.db'}"!r})
+        every_workflow, every_activity = registrations(settings)  # the default role: all
+        assert settings.worker_role == "all"
+        workflows, activities = registrations(settings, "activities")
+        assert workflows == [] and len(activities) == len(every_activity) > 8, (workflows, activities)
+        lean_workflows, lean_activities = registrations(settings, "workflows")
+        assert lean_workflows == every_workflow
+        assert {{a.__name__ for a in lean_activities}} < {{a.__name__ for a in every_activity}}
+        print(json.dumps(sorted(m for m in {ACTIVITY_ONLY_MODULES!r} if m in sys.modules)))
+        """
+    )
+    assert loaded == sorted(ACTIVITY_ONLY_MODULES)
