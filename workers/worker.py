@@ -64,16 +64,6 @@ def workflows() -> list[type]:
     ]
 
 
-def workflow_worker_activities(settings: Settings) -> list[Callable[..., Any]]:
-    """What a `workflows` worker runs besides its workflows: `ping` and the store activities
-    (local activities execute in the worker that runs the workflow)."""
-    from activities.health import ping
-    from activities.notify import GateNotifier
-    from activities.store import StoreActivities
-
-    return [ping, *StoreActivities(settings, notifier=GateNotifier(settings)).activities()]
-
-
 def activities(settings: Settings) -> list[Callable[..., Any]]:
     """Activity callables, bound to classes whose constructors take their clients."""
     from activities.agents import AgentActivities
@@ -100,7 +90,9 @@ def registrations(settings: Settings, role: WorkerRole | None = None) -> tuple[l
     """(workflows, activities) a worker of `role` (default: `settings.worker_role`) registers."""
     role = role or settings.worker_role
     if role == "workflows":
-        return workflows(), workflow_worker_activities(settings)
+        # Workflows only: every activity (agents, integrations, the store writes) runs on the
+        # `activities` workers, so this worker imports none of their SDKs.
+        return workflows(), []
     if role == "activities":
         return [], activities(settings)
     return workflows(), activities(settings)
@@ -129,9 +121,9 @@ def create_worker(
     role = role or settings.worker_role
     registered_workflows, registered_activities = registrations(settings, role)
     if role == "workflows":
-        # Workflow tasks and local activities only: it never polls for (remote) activity tasks,
-        # which the `activities` workers run. The SDK refuses two workers of one client on the
-        # same task queue whose task types overlap; this way they do not.
+        # Workflow tasks only: it never polls for activity tasks, which the `activities` workers
+        # run. The SDK refuses two workers of one client on the same task queue whose task types
+        # overlap; this way they do not.
         options.setdefault("no_remote_activities", True)
     return Worker(
         client,

@@ -23,7 +23,9 @@ SDKS = ("stripe", "github", "slack_sdk", "openai")
 # Every module under workers/, and the CLI that `boardroom worker` runs.
 WORKER_MODULES = ["boardroom.cli", *sorted(f"workers.{p.stem}" for p in (REPO_ROOT / "workers").glob("[!_]*.py"))]
 
-_REPORT = f"print(json.dumps(sorted(m for m in {SDKS!r} if m in sys.modules)))"
+# Then leave at once: the Temporal runtime's threads can abort the interpreter's finalization
+# (seen once: "PyGILState_Release: thread state must be current"), which is not what is tested.
+_REPORT = f"print(json.dumps(sorted(m for m in {SDKS!r} if m in sys.modules)), flush=True); import os; os._exit(0)"
 
 
 def _run(code: str, timeout: float = 120) -> list[str]:
@@ -114,8 +116,8 @@ ACTIVITY_ONLY_MODULES = ("activities.agents", "activities.llm", "activities.inte
 
 
 def test_a_workflows_role_worker_loads_no_sdk_and_no_agent_or_integration_activities(tmp_path: Path) -> None:
-    """Builds the `workflows` role's registration lists with every integration configured; the
-    store activities (local activities of the project workflow) and `ping` are in, nothing else."""
+    """Builds the `workflows` role's registration lists with every integration configured: the
+    workflows, and no activity at all (they all run on the `activities` workers)."""
     loaded = _run(
         f"""
         import json, sys
@@ -136,10 +138,7 @@ def test_a_workflows_role_worker_loads_no_sdk_and_no_agent_or_integration_activi
         )
         workflows, activities = registrations(settings)
         names = sorted(a.__temporal_activity_definition.name for a in activities)
-        assert names == sorted(
-            ["ping", "sync_project", "open_gate", "record_decision", "set_budget", "related_documents",
-             "record_vote", "record_deliverable_edit"]
-        ), names
+        assert names == [], names
         assert len(workflows) == 9, workflows
         print(json.dumps(sorted(m for m in {(*SDKS, *ACTIVITY_ONLY_MODULES)!r} if m in sys.modules)))
         """
