@@ -101,7 +101,8 @@ async def test_summary_details_and_deciding_from_the_ui(
         assert interview["id"] not in after
 
         # Each agent call carries a summary the UI shows beside the activity.
-        assert await activity_summaries(dev_env.client, f"{workflow_id}/discovery", "interview_questions") == [
+        # (Discovery runs inside the project workflow: its activities are in the project's history.)
+        assert await activity_summaries(dev_env.client, workflow_id, "interview_questions") == [
             "interview questions"
         ]
         await handle.cancel()
@@ -130,10 +131,11 @@ async def test_agent_activities_are_summarised_with_task_and_round(
             return next((t for t in tasks if t["status"] == "passed"), None)
 
         task = await eventually(a_finished_task, "a task through Producer+QA", timeout=120)
-        child = f"project-{pid}/execution/task-{task['id']}"
+        # Every task runs inside the project workflow: its calls are those whose summary names it.
         title = task["title"]
-        produced = await activity_summaries(dev_env.client, child, "produce")
-        reviewed = await activity_summaries(dev_env.client, child, "review")
+        mine = f"· task {task['id']} '{title}' ·"
+        produced = [s for s in await activity_summaries(dev_env.client, f"project-{pid}", "produce") if mine in s]
+        reviewed = [s for s in await activity_summaries(dev_env.client, f"project-{pid}", "review") if mine in s]
         assert produced[0] == f"produce · task {task['id']} '{title}' · round 1"
         assert reviewed[0] == f"review · task {task['id']} '{title}' · round 1"
         assert len(produced) == len(reviewed) == task["rounds"]

@@ -1,8 +1,8 @@
-"""`boardroom worker` with a deliberately non-deterministic change to the task workflow.
+"""`boardroom worker` with a deliberately non-deterministic change to the project workflow.
 
-The replacement `produce-review` workflow starts a timer before anything else, where the
-deployed code first signalled the project and scheduled `produce`. New runs behave the same
-(a 1 ms pause); replaying a live run's history fails with a non-determinism error.
+The replacement `project` workflow starts a timer before anything else, where the deployed code
+first wrote the read model (an activity). New runs behave the same (a 1 ms pause); replaying a
+live run's history fails with a non-determinism error.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from workflows import produce_review
-from workflows.models import TaskRunInput, TaskRunOutput
+from workflows import project
+from workflows.models import ProjectInput, ProjectState
 
 
-@workflow.defn(name="produce-review")
-class ReorderedProduceReviewWorkflow(produce_review.ProduceReviewWorkflow):
-    """The task workflow with a timer inserted ahead of its first command."""
+@workflow.defn(name="project")
+class ReorderedProjectWorkflow(project.ProjectWorkflow):
+    """The project workflow with a timer inserted ahead of its first command."""
 
     @workflow.run
-    async def run(self, data: TaskRunInput) -> TaskRunOutput:
+    async def run(self, data: ProjectInput) -> ProjectState:
         await workflow.sleep(timedelta(milliseconds=1))
         return await super().run(data)
 
@@ -32,7 +32,7 @@ def main() -> int:
     original = workers.worker.workflows
 
     def patched() -> list[type]:
-        return [ReorderedProduceReviewWorkflow if w is produce_review.ProduceReviewWorkflow else w for w in original()]
+        return [ReorderedProjectWorkflow if w is project.ProjectWorkflow else w for w in original()]
 
     workers.worker.workflows = patched
     from boardroom.cli import main as cli_main

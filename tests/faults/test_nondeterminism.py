@@ -17,11 +17,11 @@ BAD = "tests.faults.nondeterministic_worker"
 
 
 async def nondeterminism_failures(stack: Stack, identity: str) -> list[str]:
-    """Task workflows with a WorkflowTaskFailed (non-determinism) from the given worker."""
+    """Project workflows with a WorkflowTaskFailed (non-determinism) from the given worker."""
     client = await stack.client()
     found = []
     for wid in await stack.workflow_ids():
-        if "/task-" not in wid:
+        if not wid.startswith("project-"):
             continue
         async for e in client.get_workflow_handle(wid).fetch_history_events():
             if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
@@ -40,11 +40,11 @@ async def test_nondeterministic_deploy_fails_workflow_tasks_not_workflows(stack:
     handle = await start(stack, tag="nondeterminism")
     client = await stack.client()
 
-    async def task_workflow_busy() -> bool:
+    async def task_busy() -> bool:
         running = await stack.started_activities(good)
-        return any("/task-" in wid and name in ("produce", "review") for wid, name, _ in running)
+        return any(wid == handle.id and name in ("produce", "review") for wid, name, _ in running)
 
-    await _until(task_workflow_busy, 60, "a task workflow with an activity in flight")
+    await _until(task_busy, 60, "a task of the project with an activity in flight")
     # Deploy the bad code: the good worker drains (its activity completes) and exits.
     good.sigterm()
     assert await good.wait(30) == 0
