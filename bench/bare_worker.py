@@ -11,7 +11,13 @@ from datetime import timedelta
 
 from temporalio.worker import Worker
 
-from bench.bare_workflows import BareExecutionWorkflow, BareLeafWorkflow, BareProjectWorkflow, noop
+from bench.bare_workflows import (
+    BareExecutionWorkflow,
+    BareLeafWorkflow,
+    BareProjectWorkflow,
+    BareSingleWorkflow,
+    noop,
+)
 from boardroom.client import connect
 from boardroom.settings import load_settings
 
@@ -22,7 +28,7 @@ async def main() -> None:
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[BareProjectWorkflow, BareExecutionWorkflow, BareLeafWorkflow],
+        workflows=[BareSingleWorkflow, BareProjectWorkflow, BareExecutionWorkflow, BareLeafWorkflow],
         activities=[noop],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,

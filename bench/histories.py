@@ -4,9 +4,11 @@ child workflows (recursively), and the shape of that tree for the bare compariso
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
@@ -15,6 +17,32 @@ E = EventType
 
 # How many histories the bench fetches at once (the server shares two cores with everything).
 FETCH_CONCURRENCY = 8
+
+# Activities whose input names the task they work on ({"task": {"id": ...}}).
+TASK_ACTIVITIES = frozenset({"produce", "review"})
+
+
+@dataclass
+class Scheduled:
+    """One activity a run scheduled: its type, the workflow task that scheduled it, and for the
+    activities of a task (produce, review) the task's id."""
+
+    name: str
+    workflow_task: int
+    task_id: str | None = None
+
+
+def task_id_of(payloads: list[Payload]) -> str | None:
+    """The task id in a (JSON) activity input, None when there is none or it is not plain JSON."""
+    if not payloads or payloads[0].metadata.get("encoding") != b"json/plain":
+        return None
+    try:
+        data = json.loads(payloads[0].data)
+    except ValueError:
+        return None
+    task = data.get("task") if isinstance(data, dict) else None
+    found = task.get("id") if isinstance(task, dict) else None
+    return found if isinstance(found, str) else None
 
 
 @dataclass
@@ -78,6 +106,8 @@ class RunInfo:
     # Activity batches of this run grouped by how many of its children had completed before them.
     activity_batches_by_children_done: dict[int, list[int]]
     children: list[str] = field(default_factory=list)
+    # Every activity scheduled, in history order (a single-workflow project is classified from these).
+    activities: list[Scheduled] = field(default_factory=list)
 
 
 def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
@@ -94,13 +124,18 @@ def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
     batches: dict[int, int] = {}
     by_done: dict[int, dict[int, int]] = {}
     children: list[str] = []
+    scheduled: list[Scheduled] = []
     children_done = 0
     closed_at: datetime | None = None
     for ev in events:
         t = ev.event_type
         if t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             a.activities_scheduled += 1
-            wft = ev.activity_task_scheduled_event_attributes.workflow_task_completed_event_id
+            attrs = ev.activity_task_scheduled_event_attributes
+            wft = attrs.workflow_task_completed_event_id
+            name = attrs.activity_type.name
+            task_id = task_id_of(list(attrs.input.payloads)) if name in TASK_ACTIVITIES else None
+            scheduled.append(Scheduled(name=name, workflow_task=wft, task_id=task_id))
             batches[wft] = batches.get(wft, 0) + 1
             slot = by_done.setdefault(children_done, {})
             slot[wft] = slot.get(wft, 0) + 1
@@ -153,13 +188,30 @@ def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
             done: [slot[k] for k in sorted(slot)] for done, slot in sorted(by_done.items())
         },
         children=children,
+        activities=scheduled,
     )
+
+
+async def _decode_task_inputs(client: Client, history: WorkflowHistory) -> None:
+    """With a payload codec (encryption), decode the inputs of task activities in place."""
+    codec = client.data_converter.payload_codec
+    if codec is None:
+        return
+    for ev in history.events:
+        if ev.event_type != E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            continue
+        attrs = ev.activity_task_scheduled_event_attributes
+        if attrs.activity_type.name in TASK_ACTIVITIES:
+            decoded = await codec.decode(list(attrs.input.payloads))
+            del attrs.input.payloads[:]
+            attrs.input.payloads.extend(decoded)
 
 
 async def fetch_tree(client: Client, workflow_id: str, sem: asyncio.Semaphore) -> list[RunInfo]:
     """The latest run of `workflow_id` and, recursively, the runs of every child it started."""
     async with sem:
         history = await client.get_workflow_handle(workflow_id).fetch_history()
+    await _decode_task_inputs(client, history)
     info = summarise(workflow_id, history)
     subtrees = await asyncio.gather(*(fetch_tree(client, child, sem) for child in info.children))
     return [info] + [run for tree in subtrees for run in tree]

@@ -30,6 +30,22 @@ def _num(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _phases(p50: dict[str, float]) -> str:
+    return " / ".join(f"{_num(p50[k], 2)} s" if k in p50 else "—" for k in ("discovery", "execution", "launch"))
+
+
+def _phase_rows(tp: dict[str, Any], ov: dict[str, Any]) -> list[Row]:
+    """Phase p50s from the project's timeline (and the bare single workflow's marks), when known."""
+    p50 = tp.get("phase_p50_s") or {}
+    if not p50:
+        return []
+    measured = _phases(p50)
+    bare = (ov.get("bare_single") or {}).get("phase_p50_s") or {}
+    if bare:
+        measured += f" (bare single workflow: {_phases(bare)})"
+    return [("Time per phase p50: discovery / execution / launch", measured, "—", None)]
+
+
 def rows(results: dict[str, Any]) -> list[Row]:
     s = results["sections"]
     out: list[Row] = []
@@ -60,6 +76,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
                 "—",
                 None,
             ),
+            *_phase_rows(tp, s.get("overhead", {})),
             (
                 "Temporal actions per project (mean, project + all children)",
                 f"{_num(a['total'], 0)}: {_num(a['workflow_starts'] + a['child_workflow_starts'], 0)} workflow starts, "
@@ -88,21 +105,35 @@ def rows(results: dict[str, Any]) -> list[Row]:
                 and tp["history_events_per_run_mean"] * tp["runs_per_project"] <= EVENTS_PER_PROJECT_MAX,
             ),
         ]
-    # Issue 16 sets ≤ 1.10× against a bare single workflow running the same activities; the bench's
-    # reference is still the bare tree of the same shape (workflows signalling each other).
-    if not failed("overhead", "Overhead vs bare Temporal (same shape)", f"≤ {OVERHEAD_MAX:.2f}×"):
+    # Issue 16 sets ≤ 1.10× against a bare single workflow running the same activities; the old
+    # reference, the bare tree of child workflows, is reported beside it without a target.
+    if not failed("overhead", "Overhead vs a bare single workflow (same activities)", f"≤ {OVERHEAD_MAX:.2f}×"):
         ov = s["overhead"]
-        wft_br, wft_bare = ov["workflow_tasks_per_project"]
+        wft = ov["workflow_tasks_per_project"]
         out.append(
             (
-                f"Overhead vs bare Temporal, {ov['projects']} at once (makespan ratio)",
-                f"{ov['ratio_makespan']:.2f}× ({_num(ov['boardroom_makespan_s'])} s vs "
-                f"{_num(ov['bare_makespan_s'])} s; p50 per project {ov['ratio_p50']:.2f}×; workflow tasks per "
-                f"project {_num(wft_br, 0)} vs {_num(wft_bare, 0)})",
+                f"Overhead vs a bare single workflow running the same activities, {ov['projects']} at once "
+                "(makespan ratio)",
+                f"{ov['overhead_vs_bare_single']:.2f}× ({_num(ov['boardroom_makespan_s'])} s vs "
+                f"{_num(ov['bare_single_makespan_s'])} s; p50 per project {ov['overhead_vs_bare_single_p50']:.2f}×; "
+                f"workflow tasks per project {_num(wft['boardroom'], 0)} vs {_num(wft['bare_single'], 0)})",
                 f"≤ {OVERHEAD_MAX:.2f}×",
-                ov["ratio_makespan"] <= OVERHEAD_MAX,
+                ov["overhead_vs_bare_single"] <= OVERHEAD_MAX,
             )
         )
+        if "overhead_vs_bare_tree" in ov:
+            out.append(
+                (
+                    f"Overhead vs the old bare tree (child workflow per phase and task), {ov['projects']} at once",
+                    f"{ov['overhead_vs_bare_tree']:.2f}× ({_num(ov['boardroom_makespan_s'])} s vs "
+                    f"{_num(ov['bare_tree_makespan_s'])} s; p50 per project {ov['overhead_vs_bare_tree_p50']:.2f}×; "
+                    f"workflow tasks per project {_num(wft['boardroom'], 0)} vs {_num(wft['bare_tree'], 0)})",
+                    "—",
+                    None,
+                )
+            )
+        else:
+            failed("overhead_tree", "Overhead vs the old bare tree (child workflow per phase and task)")
     if not failed("approvals", "Approval round trip (POST decision → state shows it)", "≤ 50 / 250 ms"):
         ap = s["approvals"]
         out += [
@@ -175,16 +206,15 @@ def notes(results: dict[str, Any]) -> list[str]:
     s, cpu = results["sections"], results.get("cpu", {})
     out: list[str] = []
     ov, tp = s.get("overhead", {}), s.get("throughput", {})
-    if "ratio_makespan" in ov and ov["ratio_makespan"] > OVERHEAD_MAX:
-        br, bare = ov["workflow_tasks_per_project"]
+    if "overhead_vs_bare_single" in ov and ov["overhead_vs_bare_single"] > OVERHEAD_MAX:
+        wft = ov["workflow_tasks_per_project"]
         a = tp["actions_per_project_mean"]
         c_br, c_bare = cpu.get("throughput", {}).get("cpu_s", {}), cpu.get("overhead", {}).get("cpu_s", {})
         out.append(
-            f"- Overhead: with the same {a['activities_scheduled']:.0f} activities and "
-            f"{a['child_workflow_starts']:.0f} child workflows, a project needs {br:.0f} workflow tasks against "
-            f"{bare:.0f} for the bare tree — its {a['signals_sent']:.0f} signals between the children and the "
-            "project (task progress, gates opened and resolved through the project) each cost a workflow task "
-            "on both sides, most of them on the critical path. The extra work shows as CPU: "
+            f"- Overhead: with the same {a['activities_scheduled']:.0f} activities, a project needs "
+            f"{wft['boardroom']:.0f} workflow tasks against {wft['bare_single']:.0f} for the bare single workflow "
+            f"({a['timers_started']:.0f} timers, {a['search_attribute_upserts']:.0f} search attribute upserts, "
+            f"{a['signals_received']:.0f} signals received on top). The extra work shows as CPU: "
             f"{c_br.get('temporal_server', 0):.0f} vs {c_bare.get('temporal_server', 0):.0f} CPU-s for the "
             f"dev server, {c_br.get('worker', 0):.0f} vs {c_bare.get('worker', 0):.0f} CPU-s for the worker."
         )

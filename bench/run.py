@@ -1,7 +1,8 @@
 """`make bench` (`python -m bench.run`): every figure on one fresh local stack, in one run.
 
 1. throughput — 50 autonomous projects from goal to operations; actions and history sizes;
-2. overhead — a bare Temporal tree of the same shape at the same concurrency;
+2. overhead — bare Temporal of the same shape at the same concurrency: one workflow per project
+   (the reference), then the old tree of child workflows;
 4. memory — 1,000 projects open at their interview gate, RSS of a `boardroom worker` subprocess;
 3. approvals — 500 decisions through `POST /approvals/{id}/decision` (uvicorn subprocess, HTTP);
    then 500 `GET /projects/{id}`;
@@ -50,6 +51,7 @@ ON_DEV_SERVER = ("throughput", "overhead", "memory", "approvals", "reads")
 TIMEOUTS = {
     "throughput": 300.0,
     "overhead": 180.0,
+    "overhead_tree": 180.0,
     "memory": 540.0,
     "approvals": 480.0,
     "reads": 120.0,
@@ -159,7 +161,8 @@ class Bench:
             server.stop()
 
     async def throughput(self, client: Client, server: DevServer, db_url: str, workdir: Path) -> None:
-        """Sections 1 and 2: Boardroom, then the bare tree of the same shape, each on its own worker."""
+        """Sections 1 and 2: Boardroom, then the bare single workflow and the bare tree of the same
+        shape (both on one bare worker), Boardroom and the bares each on its own worker."""
         args = self.args
         assert server.proc is not None
         shape: BareProjectInput | None = None
@@ -183,28 +186,28 @@ class Bench:
         bare_settings = bench_settings(server.address, db_url, task_queue="bench-bare")
         cmd = [sys.executable, "-m", "bench.bare_worker"]
         worker = await start_worker(client, bare_settings, workdir, cmd=cmd, name="bare-worker")
+        stack = {"worker": worker, "temporal_server": server.proc}
         try:
-            bare = await self.section(
+            # The same shape twice on the same worker, one after the other: one workflow per
+            # project (section "overhead", the reference), then the tree ("overhead_tree").
+            single = await self.section(
                 "overhead",
-                throughput.run_bare(client, bare_settings.task_queue, args.projects, shape, TIMEOUTS["overhead"]),
-                {"worker": worker, "temporal_server": server.proc},
+                throughput.run_bare(
+                    client, bare_settings.task_queue, args.projects, shape, TIMEOUTS["overhead"], single=True
+                ),
+                stack,
+            )
+            tree = await self.section(
+                "overhead_tree",
+                throughput.run_bare(
+                    client, bare_settings.task_queue, args.projects, shape, TIMEOUTS["overhead_tree"], single=False
+                ),
+                stack,
             )
         finally:
             worker.stop()
-        if bare is not None:
-            tp = self.sections["throughput"]
-            self.sections["overhead"] = {
-                "projects": args.projects,
-                "boardroom_makespan_s": tp["makespan_s"],
-                "bare_makespan_s": bare["makespan_s"],
-                "ratio_makespan": round(tp["makespan_s"] / bare["makespan_s"], 2),
-                "ratio_p50": round(tp["time_per_project_p50_s"] / bare["time_per_project_p50_s"], 2),
-                "workflow_tasks_per_project": [
-                    tp["actions_per_project_mean"]["workflow_tasks"],
-                    bare["actions_per_project_mean"]["workflow_tasks"],
-                ],
-                "bare": bare,
-            }
+        if single is not None:
+            self.sections["overhead"] = overhead(self.sections["throughput"], single, tree)
 
     async def gates(self, client: Client, server: DevServer, db_url: str, workdir: Path) -> None:
         """Sections 4 and 3 (and the reads): one fresh `boardroom worker` and `boardroom api`."""
@@ -256,6 +259,33 @@ class Bench:
             self.sections["year"] = lived
 
 
+def overhead(tp: dict[str, Any], single: dict[str, Any], tree: dict[str, Any] | None) -> dict[str, Any]:
+    """Boardroom against the bare single workflow (the target) and the bare tree (for reference)."""
+    out: dict[str, Any] = {
+        "projects": tp["projects"],
+        "boardroom_makespan_s": tp["makespan_s"],
+        "bare_single_makespan_s": single["makespan_s"],
+        "overhead_vs_bare_single": round(tp["makespan_s"] / single["makespan_s"], 2),
+        "overhead_vs_bare_single_p50": round(tp["time_per_project_p50_s"] / single["time_per_project_p50_s"], 2),
+        "workflow_tasks_per_project": {
+            "boardroom": tp["actions_per_project_mean"]["workflow_tasks"],
+            "bare_single": single["actions_per_project_mean"]["workflow_tasks"],
+        },
+        "bare_single": single,
+    }
+    if tree is not None:
+        out.update(
+            {
+                "bare_tree_makespan_s": tree["makespan_s"],
+                "overhead_vs_bare_tree": round(tp["makespan_s"] / tree["makespan_s"], 2),
+                "overhead_vs_bare_tree_p50": round(tp["time_per_project_p50_s"] / tree["time_per_project_p50_s"], 2),
+                "bare_tree": tree,
+            }
+        )
+        out["workflow_tasks_per_project"]["bare_tree"] = tree["actions_per_project_mean"]["workflow_tasks"]
+    return out
+
+
 def default_workdir() -> str | None:
     """tmpfs when there is one: the server's and the app's SQLite files then cost no disk syncs,
     like the dev server's default in-memory store — the bench measures Boardroom, not the disk."""
@@ -276,7 +306,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--sections",
         default="throughput,overhead,memory,approvals,reads,year",
         type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
-        help="comma-separated subset to run",
+        help="comma-separated subset to run (overhead runs both bare references)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only: leave results.json and README alone")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (server, worker and API logs)")

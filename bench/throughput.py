@@ -1,5 +1,6 @@
 """Sections 1 and 2: 50 autonomous projects from goal to operations, their Temporal actions and
-history sizes; then a bare workflow tree of the same shape at the same concurrency."""
+history sizes; then bare workflows of the same shape at the same concurrency — one workflow per
+project (the reference), and the old tree of child workflows."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from bench.bare_workflows import (
     BareProjectInput,
     BareProjectOutput,
     BareProjectWorkflow,
+    BareSingleWorkflow,
     BareTask,
 )
 from bench.common import percentile, rnd, start_projects, utc, wait_count
-from bench.histories import Actions, RunInfo, fetch_trees, tree_actions
+from bench.histories import Actions, RunInfo, Scheduled, fetch_trees, tree_actions
 from workflows.models import AutoApprove, Phase, Policy, ProjectState
 from workflows.project import ProjectWorkflow
 
@@ -28,8 +30,39 @@ def _by_type(tree: list[RunInfo], workflow_type: str) -> list[RunInfo]:
     return [r for r in tree if r.workflow_type == workflow_type]
 
 
+# What a one-workflow project's activities belong to, by activity type; the rest (store writes
+# such as sync_project, open_gate, record_decision, set_budget, and notices) are the project's own.
+DISCOVERY_ACTIVITIES = frozenset({"interview_questions", "related_documents", "research", "plan", "assemble_team"})
+TASK_ACTIVITIES = frozenset({"produce", "review"})
+LAUNCH_ACTIVITIES = frozenset(
+    {"compliance_review", "create_stripe_offer", "finalize_site", "publish_github", "announce_slack", "validate_launch"}
+)
+GROUPS = ("discovery", "execution", "launch")
+
+
+def _group(activity: Scheduled) -> str | None:
+    if activity.name in DISCOVERY_ACTIVITIES:
+        return "discovery"
+    if activity.name in TASK_ACTIVITIES:
+        return "execution"
+    if activity.name in LAUNCH_ACTIVITIES:
+        return "launch"
+    return None
+
+
+def _batches(activities: list[Scheduled]) -> list[int]:
+    """Sizes of the batches (activities scheduled by the same workflow task), in order."""
+    sizes: dict[int, int] = {}
+    for a in activities:
+        sizes[a.workflow_task] = sizes.get(a.workflow_task, 0) + 1
+    return [sizes[k] for k in sorted(sizes)]
+
+
 def bare_shape(tree: list[RunInfo], state: ProjectState) -> BareProjectInput:
-    """The same activities and children as one measured Boardroom project, in the same shape."""
+    """The same activities (and children, for a project recorded as a tree) as one measured
+    Boardroom project, in the same shape."""
+    if not _by_type(tree, "discovery"):
+        return single_shape(tree[0], state)
     project = tree[0]
     slots = [project.activity_batches_by_children_done.get(i, []) for i in range(4)]
     extra = [b for k, v in project.activity_batches_by_children_done.items() if k >= 4 for b in v]
@@ -56,6 +89,42 @@ def bare_shape(tree: list[RunInfo], state: ProjectState) -> BareProjectInput:
     )
 
 
+def single_shape(project: RunInfo, state: ProjectState) -> BareProjectInput:
+    """The shape of a project that ran as one workflow, from its own history: each activity
+    classified by type (a task's by the task id in its input); the project's own activities go to
+    the slot before the end of the phase they were scheduled in — as the tree's slots do, which
+    are keyed by how many phase children had completed."""
+    ends = {g: max((i for i, a in enumerate(project.activities) if _group(a) == g), default=-1) for g in GROUPS}
+    # A phase without activities ends where the one before it ended.
+    last = -1
+    for g in GROUPS:
+        last = ends[g] = max(ends[g], last)
+    slots: list[list[Scheduled]] = [[], [], [], []]
+    groups: dict[str, list[Scheduled]] = {g: [] for g in GROUPS}
+    by_task: dict[str, list[Scheduled]] = {}
+    for i, a in enumerate(project.activities):
+        group = _group(a)
+        if group is None:
+            slots[sum(1 for g in GROUPS if i > ends[g])].append(a)
+        elif group == "execution" and a.task_id is not None:
+            by_task.setdefault(a.task_id, []).append(a)
+        else:
+            groups[group].append(a)
+    assert state.plan is not None
+    tasks = [
+        BareTask(id=t.id, depends_on=list(t.depends_on), batches=_batches(by_task[t.id]))
+        for t in state.plan.tasks
+        if t.id in by_task
+    ]
+    return BareProjectInput(
+        slots=[_batches(slot) for slot in slots],
+        discovery=BareLeafInput(batches=_batches(groups["discovery"])),
+        # Task activities whose task could not be told (not plain JSON) run before the tasks.
+        execution=BareExecutionInput(batches=_batches(groups["execution"]), tasks=tasks),
+        launch=BareLeafInput(batches=_batches(groups["launch"])),
+    )
+
+
 def _actions_summary(trees: list[list[RunInfo]], queries_per_tree: int) -> dict[str, Any]:
     per_project = [tree_actions(tree, queries_per_tree) for tree in trees]
     mean = {
@@ -73,19 +142,23 @@ def _actions_summary(trees: list[list[RunInfo]], queries_per_tree: int) -> dict[
     }
 
 
-def _phases(trees: list[list[RunInfo]]) -> dict[str, float]:
-    """p50 wall time of each phase child (start → close): where the time per project goes."""
+def _phases(marks: list[dict[str, datetime]]) -> dict[str, float]:
+    """p50 wall time of each phase (from when it began to when the next one did, the project's
+    timeline; "operations" is the end of launch): where the time per project goes."""
     out: dict[str, float] = {}
-    for phase in ("discovery", "execution", "launch"):
-        durations = [
-            (r.closed_at - r.started_at).total_seconds()
-            for tree in trees
-            for r in tree
-            if r.workflow_id == f"{tree[0].workflow_id}/{phase}" and r.closed_at is not None
-        ]
+    for phase, following in zip(GROUPS, (*GROUPS[1:], "operations"), strict=True):
+        durations = [(m[following] - m[phase]).total_seconds() for m in marks if phase in m and following in m]
         if durations:
             out[phase] = rnd(percentile(durations, 50), 2)
     return out
+
+
+def _timeline(state: ProjectState) -> dict[str, datetime]:
+    """When the project first entered each phase."""
+    marks: dict[str, datetime] = {}
+    for mark in state.timeline:
+        marks.setdefault(mark.phase.value, utc(mark.at))
+    return marks
 
 
 def _timing(starts: list[datetime], ends: list[datetime]) -> dict[str, float]:
@@ -122,7 +195,7 @@ async def run_boardroom(client: Client, task_queue: str, count: int, timeout: fl
     result: dict[str, Any] = {
         "projects": count,
         **_timing(starts, ends),
-        "phase_p50_s": _phases(trees),
+        "phase_p50_s": _phases([_timeline(s) for s in states]),
         **_actions_summary(trees, queries_per_tree=1),
     }
     # The bare baseline copies the shape of the project with the median number of activities.
@@ -132,20 +205,23 @@ async def run_boardroom(client: Client, task_queue: str, count: int, timeout: fl
     result["shape"] = {
         "activities": tree_actions(trees[median]).activities_scheduled,
         "child_workflows": tree_actions(trees[median]).child_workflow_starts,
+        "project_slots": shape.slots,
+        "discovery": shape.discovery.batches,
+        "launch": shape.launch.batches,
         "tasks": [{"id": t.id, "depends_on": t.depends_on, "batches": t.batches} for t in shape.execution.tasks],
     }
     return result, shape
 
 
 async def run_bare(
-    client: Client, task_queue: str, count: int, shape: BareProjectInput, timeout: float
+    client: Client, task_queue: str, count: int, shape: BareProjectInput, timeout: float, *, single: bool
 ) -> dict[str, Any]:
-    """The bare tree, `count` at once; timed like Boardroom (start → end of launch)."""
+    """`count` bare projects at once — one workflow each (`single`) or the tree of child
+    workflows; timed like Boardroom (start → end of launch)."""
+    run = BareSingleWorkflow.run if single else BareProjectWorkflow.run
+    prefix = "bench-bare-single" if single else "bench-bare-tree"
     handles = await asyncio.gather(
-        *(
-            client.start_workflow(BareProjectWorkflow.run, shape, id=f"bench-bare-{i:04d}", task_queue=task_queue)
-            for i in range(count)
-        )
+        *(client.start_workflow(run, shape, id=f"{prefix}-{i:04d}", task_queue=task_queue) for i in range(count))
     )
     outputs: list[BareProjectOutput] = await asyncio.wait_for(
         asyncio.gather(*(h.result() for h in handles)), timeout=timeout
@@ -156,6 +232,6 @@ async def run_bare(
     return {
         "projects": count,
         **_timing(starts, ends),
-        "phase_p50_s": _phases(trees),
+        "phase_p50_s": _phases([{**o.phase_at, "operations": o.done_at} for o in outputs]),
         **_actions_summary(trees, queries_per_tree=0),
     }
