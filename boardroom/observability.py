@@ -87,6 +87,24 @@ WORKFLOW_PHASE = {
     "launch": "launch",
     "operations-review": "operations",
 }
+# Since the one-workflow shape every activity runs in the `project` workflow: its phase comes
+# from what it does (an improvement task's calls belong to operations).
+ACTIVITY_PHASE = {
+    "interview_questions": "discovery",
+    "related_documents": "discovery",
+    "research": "discovery",
+    "plan": "discovery",
+    "assemble_team": "discovery",
+    "produce": "execution",
+    "review": "execution",
+    "compliance_review": "launch",
+    "create_stripe_offer": "launch",
+    "finalize_site": "launch",
+    "publish_github": "launch",
+    "announce_slack": "launch",
+    "validate_launch": "launch",
+    "analyze_kpis": "operations",
+}
 _IMPROVEMENT_ID = re.compile(r"^r\d+-")
 _TASK_IN_WORKFLOW_ID = re.compile(r"/task-([^/]+)$")
 
@@ -132,10 +150,14 @@ def activity_attributes(info: temporalio.activity.Info, arg: Any) -> dict[str, s
     phase = getattr(arg, "phase", None)  # the read-model sync knows the project's phase
     if phase is not None:
         attrs[ATTR_PHASE] = str(getattr(phase, "value", phase))
+    if ATTR_PHASE not in attrs and info.activity_type in ACTIVITY_PHASE:
+        attrs[ATTR_PHASE] = ACTIVITY_PHASE[info.activity_type]
     task = getattr(arg, "task", None)
     if task is not None:
         if getattr(task, "id", None):
             attrs[ATTR_TASK] = task.id
+            if attrs.get(ATTR_PHASE) == "execution" and _IMPROVEMENT_ID.match(task.id):
+                attrs[ATTR_PHASE] = "operations"
         if getattr(task, "role", None):
             attrs[ATTR_ROLE] = task.role
     round_ = getattr(arg, "round", None)

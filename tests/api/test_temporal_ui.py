@@ -102,9 +102,7 @@ async def test_summary_details_and_deciding_from_the_ui(
 
         # Each agent call carries a summary the UI shows beside the activity.
         # (Discovery runs inside the project workflow: its activities are in the project's history.)
-        assert await activity_summaries(dev_env.client, workflow_id, "interview_questions") == [
-            "interview questions"
-        ]
+        assert await activity_summaries(dev_env.client, workflow_id, "interview_questions") == ["interview questions"]
         await handle.cancel()
 
 
