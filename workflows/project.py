@@ -193,6 +193,9 @@ class ProjectWorkflow:
         # PATCH_ONE_WORKFLOW, decided at the start of each run; the work running inline, by id.
         self._one = False
         self._inline: dict[str, GateClient] = {}
+        # Every id inline work of this run has answered to (a gate decided after its work ended
+        # needs no signal: there is no such workflow). A routine's task is a workflow of its own.
+        self._inline_ran: set[str] = set()
 
     # --- queries, updates, signals --------------------------------------------------------
 
@@ -903,8 +906,7 @@ class ProjectWorkflow:
             deliverable_id=edited_deliverable,
         )
         inline = self._inline.get(gate.requester_workflow_id)
-        mine = gate.requester_workflow_id.startswith(workflow.info().workflow_id + "/")
-        if inline is not None or (self._one and mine):
+        if inline is not None or gate.requester_workflow_id in self._inline_ran:
             if inline is not None:
                 inline.gate_resolved(outcome)
             else:
@@ -1002,6 +1004,7 @@ class ProjectWorkflow:
         work._host = self
         work._scope = scope
         self._inline[scope] = work
+        self._inline_ran.add(scope)
         if phase:
             self._child = work
         try:

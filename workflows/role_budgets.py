@@ -211,7 +211,7 @@ class RoleBudgets:
             # A task running inside the project workflow (PATCH_ONE_WORKFLOW): told by a call.
             inline.role_budget(notice)
             return
-        if self._project._one and workflow_id.startswith(workflow.info().workflow_id + "/"):
+        if workflow_id in self._project._inline_ran:
             # An inline task that has ended: nothing to tell it any more.
             runs = self._runs.get(notice.role, [])
             if workflow_id in runs:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import ReviewInput, ReviewOutput, TaskRunInput, TaskRunOutput, TaskStatus
+    from workflows.models import (
+        ProjectInput,
+        ProjectState,
+        ReviewInput,
+        ReviewOutput,
+        TaskRunInput,
+        TaskRunOutput,
+        TaskStatus,
+    )
+    from workflows.produce_review import ProduceReviewWorkflow
+    from workflows.project import ProjectWorkflow
 
 
 @workflow.defn(name="produce-review")
@@ -25,3 +36,25 @@ class ReorderedProduceReview:
             retry_policy=RetryPolicy(maximum_attempts=1),
         )
         return TaskRunOutput(task_id=data.task.id, status=TaskStatus.passed)
+
+
+class ReviewFirstTask(ProduceReviewWorkflow):
+    """The same 'refactor' of a task that runs inside the project workflow (one-workflow shape)."""
+
+    async def run(self, data: TaskRunInput) -> TaskRunOutput:
+        return await ReorderedProduceReview().run(data)
+
+
+@workflow.defn(name="project")
+class ProjectWithReorderedTasks(ProjectWorkflow):
+    """Today's project workflow with its tasks reviewing before producing: a project recorded in
+    the one-workflow shape must fail replay with it."""
+
+    @workflow.run
+    async def run(self, data: ProjectInput) -> ProjectState:
+        return await super().run(data)
+
+    async def run_inline(self, cls: Any, arg: Any, scope: str, *, phase: bool = False) -> Any:
+        if cls is ProduceReviewWorkflow:
+            cls = ReviewFirstTask
+        return await super().run_inline(cls, arg, scope, phase=phase)

@@ -14,7 +14,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
 from boardroom.client import data_converter
-from tests.replay.changed_workflows import ReorderedProduceReview
+from tests.replay.changed_workflows import ProjectWithReorderedTasks, ReorderedProduceReview
 from workers.worker import workflow_runner, workflows
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
@@ -39,8 +39,15 @@ def load(name: str, history_set: str = "v1") -> WorkflowHistory:
     return WorkflowHistory.from_json(ids[name], (folder / f"{name}.json").read_text())
 
 
+# From v5 on a project is one workflow: no discovery, execution, launch or review runs (a
+# routine's task is still a produce-review workflow).
+ONE_WORKFLOW_TYPES = {"project", "produce-review", "smoke", "routine"}
+
+
 def types_in(history_set: str) -> set[str]:
-    """The workflow types a set must hold: routines exist from v3 on."""
+    """The workflow types a set must hold: routines exist from v3 on, one workflow from v5."""
+    if history_set >= "v5":
+        return ONE_WORKFLOW_TYPES
     return WORKFLOW_TYPES | ({"routine"} if history_set >= "v3" else set())
 
 
@@ -97,6 +104,13 @@ def test_both_sides_of_every_patch_are_recorded() -> None:
     for patch, name in v4:
         assert patch not in patches("v3", name)
         assert patch in patches("v4-learn2", name)
+    # v5-one-workflow: the project runs its phases and tasks inline.
+    from workflows.project import PATCH_ONE_WORKFLOW
+
+    assert PATCH_ONE_WORKFLOW not in patches("v4-learn2", "project")
+    assert PATCH_ONE_WORKFLOW in patches("v5-one-workflow", "project")
+    events = json.loads((HISTORIES / "v5-one-workflow" / "project.json").read_text())["events"]
+    assert not [e for e in events if "startChildWorkflowExecutionInitiatedEventAttributes" in e]
 
 
 @pytest.mark.parametrize("runner", sorted(RUNNERS))
@@ -114,3 +128,13 @@ async def test_a_changed_workflow_fails_replay_with_nondeterminism() -> None:
     )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load("produce-review"))
+
+
+async def test_a_changed_task_inside_the_one_workflow_fails_replay_with_nondeterminism() -> None:
+    """The same refactor of a task, now a coroutine of the project workflow: replaying a project
+    recorded in the one-workflow shape catches it."""
+    replayer = Replayer(
+        workflows=[ProjectWithReorderedTasks], workflow_runner=workflow_runner(), data_converter=data_converter()
+    )
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(load("project", "v5-one-workflow"))
