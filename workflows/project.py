@@ -399,7 +399,7 @@ class ProjectWorkflow:
 
     @workflow.run
     async def run(self, data: ProjectInput) -> ProjectState:
-        self._one = workflow.patched(PATCH_ONE_WORKFLOW)
+        self._one = self._shape()
         try:
             if data.carry is None:
                 self._mark_phase(Phase.discovery)
@@ -996,6 +996,10 @@ class ProjectWorkflow:
             return await handle
         finally:
             self._child = None
+
+    def _shape(self) -> bool:
+        """One workflow (True), or child workflows for a run recorded before PATCH_ONE_WORKFLOW."""
+        return workflow.patched(PATCH_ONE_WORKFLOW)
 
     async def run_inline(self, cls: Any, arg: Any, scope: str, *, phase: bool = False) -> Any:
         """Run a phase or task (a GateClient workflow class) as a coroutine of this workflow;
