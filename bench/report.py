@@ -223,7 +223,7 @@ def notes(results: dict[str, Any]) -> list[str]:
     if path and ap["round_trip_p50_ms"] > ROUND_TRIP_P50_MS:
         out.append(
             f"- Approval round trip: the `decide` update answers as soon as the decision has taken effect "
-            f"(audit record, child signal and read-model sync follow in the background) — "
+            f"(audit record, the waiting work told and read-model sync follow in the background) — "
             f"{path['workflow_tasks']:.0f} workflow task(s), {path['activities']:.0f} activities and "
             f"{path['signals']:.0f} signals before the answer, {path['in_workflow_ms']:.0f} ms of the "
             f"{ap['round_trip_p50_ms']:.0f} ms at p50 (workflow tasks queued {path['wft_queue_ms']:.0f} ms and ran "
@@ -238,8 +238,8 @@ def notes(results: dict[str, Any]) -> list[str]:
         per_run = (mem["worker_rss_mib"] - mem["worker_rss_idle_mib"]) * 1024 / max(1, resident)
         out.append(
             f"- Worker memory: {mem['worker_rss_idle_mib']:.0f} MiB idle plus about {per_run:.0f} KiB per cached "
-            f"workflow run ({resident:,} cached of {mem['open_workflow_runs']:,} open: a project waiting at a gate "
-            "is two runs, the project and its discovery child); max_cached_workflows bounds it."
+            f"workflow run ({resident:,} cached of {mem['open_workflow_runs']:,} open; a project waiting at a gate "
+            "is one run since the one-workflow shape); max_cached_workflows bounds it."
         )
     return out
 
