@@ -175,9 +175,15 @@ def rows(results: dict[str, Any]) -> list[Row]:
         out.append(
             (
                 f"Worker RSS, {mem['open_projects']:,} projects open at their interview gate "
-                f"(`boardroom worker`, max_cached_workflows={mem['max_cached_workflows']})",
+                f"(`boardroom worker --role {mem.get('worker_role', 'all')}`, "
+                f"max_cached_workflows={mem['max_cached_workflows']})",
                 f"{_num(mem['worker_rss_mib'])} MiB (idle {_num(mem['worker_rss_idle_mib'])} MiB; "
-                f"{mem['open_workflow_runs']:,} open runs)",
+                f"{mem['open_workflow_runs']:,} open runs"
+                + (
+                    f"; the activities worker beside it {_num(mem['activities_worker_rss_mib'])} MiB)"
+                    if "activities_worker_rss_mib" in mem
+                    else ")"
+                ),
                 f"≤ {RSS_PER_1000_MIB:.0f} MiB",
                 mem["worker_rss_mib"] <= limit,
             )

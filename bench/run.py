@@ -218,12 +218,20 @@ class Bench:
         )
         procs: list[Proc] = []
         try:
-            worker = await start_worker(client, gate_settings, workdir)
+            # As production runs them (infra/README.md, worker roles): the activities on a worker
+            # of their own, the open runs in a `workflows` worker — the one whose memory is measured.
+            acts = await start_worker(
+                client, gate_settings.model_copy(update={"worker_role": "activities"}), workdir, name="activities"
+            )
+            procs.append(acts)
+            worker = await start_worker(
+                client, gate_settings.model_copy(update={"worker_role": "workflows"}), workdir, name="workflows"
+            )
             procs.append(worker)
             api = await start_api(gate_settings, workdir)
             procs.append(api)
             base_url = f"http://{gate_settings.api_host}:{gate_settings.api_port}"
-            stack = {"worker": worker, "api": api, "temporal_server": server.proc}
+            stack = {"worker": worker, "activities_worker": acts, "api": api, "temporal_server": server.proc}
             opened = await self.section(
                 "memory",
                 gates.open_projects(client, gate_settings.task_queue, args.open, worker, TIMEOUTS["memory"]),
@@ -231,7 +239,12 @@ class Bench:
             )
             if opened is None:
                 return
-            self.sections["memory"] = {**opened, "max_cached_workflows": args.cache}
+            self.sections["memory"] = {
+                **opened,
+                "max_cached_workflows": args.cache,
+                "worker_role": "workflows",
+                "activities_worker_rss_mib": round(acts.rss_mib(), 1),
+            }
             if self.wanted("approvals"):
                 decided = await self.section(
                     "approvals", gates.approval_round_trips(client, base_url, args.decisions), stack

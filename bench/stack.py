@@ -66,6 +66,7 @@ def child_env(settings: Settings) -> dict[str, str]:
             "BOARDROOM_AGENT_PROVIDER": settings.agent_provider,
             "BOARDROOM_SECRET_KEY": settings.secret_key,
             "BOARDROOM_MAX_CACHED_WORKFLOWS": str(settings.max_cached_workflows),
+            "BOARDROOM_WORKER_ROLE": settings.worker_role,
             "BOARDROOM_MAX_CONCURRENT_ACTIVITIES": str(settings.max_concurrent_activities),
             "BOARDROOM_MAX_CONCURRENT_WORKFLOW_TASKS": str(settings.max_concurrent_workflow_tasks),
             "BOARDROOM_GRACEFUL_SHUTDOWN_S": "2",
@@ -163,11 +164,19 @@ def boardroom_command(sub: str) -> list[str]:
     return [sys.executable, "-m", "boardroom.cli", sub]
 
 
-async def wait_for_pollers(client: Client, task_queue: str, proc: Proc, timeout: float = 60) -> None:
-    """Until a worker polls the queue for both workflow and activity tasks."""
+# What a worker of each role polls for (workers/worker.py).
+POLLED = {
+    "all": (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+    "workflows": (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,),
+    "activities": (TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,),
+}
+
+
+async def wait_for_pollers(client: Client, task_queue: str, proc: Proc, timeout: float = 60, role: str = "all") -> None:
+    """Until a worker polls the queue for what its role runs (workflow and activity tasks)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    kinds = (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
+    kinds = POLLED[role]
     while True:
         proc.check()
         seen = 0
@@ -196,7 +205,7 @@ async def start_worker(
         env=child_env(settings),
     )
     try:
-        await wait_for_pollers(client, settings.task_queue, proc)
+        await wait_for_pollers(client, settings.task_queue, proc, role=settings.worker_role)
     except BaseException:
         proc.stop()
         raise
