@@ -135,8 +135,9 @@ class GateClient:
     async def ask(self, request: GateRequest) -> GateOutcome:
         """Open a gate on the project and wait (durably) until someone or the policy decides."""
         if self._host is not None:
-            # The project records the gate and waits for it (reminder, expiry) right here.
-            await self._host.open_gate(request)
+            # The project records the gate, reminds and expires it beside this work (as its signal
+            # handler did): cancelling the work never cancels one of the gate's writes half-way.
+            self._host._in_background(self._host.open_gate(request))
         else:
             await self.tell_project(SIGNAL_OPEN_GATE, request)
         await workflow.wait_condition(lambda: request.key in self._outcomes or cancel_requested())
