@@ -246,7 +246,7 @@ def notes(results: dict[str, Any]) -> list[str]:
             f"{path['wft_run_ms']:.0f} ms). That run time is most likely replay (not profiled): "
             f"with more open runs than max_cached_workflows, most decisions reach an evicted workflow "
             f"whose history is replayed first; "
-            f"the rest is the API, the query and the HTTP round trip."
+            f"the rest is the API (the project and gate looked up in the read model) and the HTTP round trip."
         )
     mem = s.get("memory", {})
     if "worker_rss_mib" in mem and mem["worker_rss_mib"] > RSS_PER_1000_MIB * max(1.0, mem["open_projects"] / 1000):
