@@ -4,6 +4,7 @@ that turn an exhausted budget into a budget gate instead of spending more."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -171,6 +172,15 @@ class GateClient:
             notice = self._roles[role]
         if notice.status == "refused":
             raise RoleBudgetRejected(notice.reason or f"the {role} budget")
+
+    async def end_with(self, err: BaseException, running: Collection[asyncio.Task[Any]]) -> None:
+        """Before `err` leaves this work: when it is a cancel (or, inline, any failure), take the
+        tasks still running down with it and wait for them, so nothing is left behind. A failed
+        child workflow's siblings end with the project (parent close policy)."""
+        if isinstance(err, asyncio.CancelledError) or self._host is not None:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def tell_project(self, signal: str, arg: Any) -> None:
         if self._host is not None:

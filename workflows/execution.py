@@ -154,12 +154,7 @@ class ExecutionWorkflow(GateClient):
                         done[task_id] = fut.result()
                         del running[task_id]
         except BaseException as err:
-            # Cancelled (or, inline, failed): take the running tasks down with us (and wait), so
-            # nothing is left behind. A failed child workflow's siblings end with the project.
-            if isinstance(err, asyncio.CancelledError) or self._host is not None:
-                for fut in running.values():
-                    fut.cancel()
-                await asyncio.gather(*running.values(), return_exceptions=True)
+            await self.end_with(err, list(running.values()))
             raise
         return ExecutionOutput(results=done)
 

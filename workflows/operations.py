@@ -115,11 +115,7 @@ class OperationsReviewWorkflow(GateClient):
         try:
             results = await asyncio.gather(*runs)
         except BaseException as err:
-            # Cancelled (or, inline, failed): the other improvement tasks end too.
-            if isinstance(err, asyncio.CancelledError) or self._host is not None:
-                for run in runs:
-                    run.cancel()
-                await asyncio.gather(*runs, return_exceptions=True)
+            await self.end_with(err, runs)
             raise
         summary = analysis.summary
         published: list[IntegrationResult] = []

@@ -74,14 +74,6 @@ def patches(history: list[HistoryEvent]) -> set[str]:
     return found
 
 
-def scheduled(history: list[HistoryEvent]) -> list[str]:
-    return [
-        e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in history
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    ]
-
-
 async def until(predicate: Callable[[], bool], what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -130,7 +122,10 @@ async def test_a_gate_and_its_reminder_go_out_by_email_and_signed_webhook(
             # recorded as its own activities, behind the patch; the link never enters the history
             history = await events(handle)
             assert PATCH_GATE_NOTIFY in patches(history)
-            assert scheduled(history).count("notify_email") == 2 and scheduled(history).count("notify_webhook") == 2
+            assert (
+                activity_names(history).count("notify_email") == 2
+                and activity_names(history).count("notify_webhook") == 2
+            )
             assert url.rsplit("/", 1)[1] not in (await handle.fetch_history()).to_json()
 
             # deciding goes on as before; the plan gate (medium or high risk) is not listed, so it
