@@ -100,13 +100,16 @@ async def test_offline_producer_shows_and_follows_the_owners_lessons(
         await cancel_and_wait(other)
 
 
-def requests_mentioning(llm: ScriptedLLM, text: str) -> list[str]:
-    return [str(r.messages[-1]["content"]) for r in llm.chat_requests() if text in str(r.messages[-1]["content"])]
-
-
 async def test_openai_planner_producer_and_reviewer_receive_the_lesson_of_their_owner_only(
     dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
 ) -> None:
+    # Each project has its own goal, and only the requests that carry it count as that project's:
+    # a cancelled project's in-flight call may still reach the model after its cancel returned.
+    second_goal, other_goal = "Sell hand-poured soy candles online", "Sell hand-bound paper notebooks online"
+
+    def requests_of(goal: str, since: int) -> list[str]:
+        return [u for u in (str(r.messages[-1]["content"]) for r in llm.chat_requests()[since:]) if goal in u]
+
     with ScriptedLLM(lifetime_s=300) as llm:
         openai = settings.model_copy(
             update={
@@ -120,17 +123,15 @@ async def test_openai_planner_producer_and_reviewer_receive_the_lesson_of_their_
             lesson = await teach(dev_env.client, task_queue, settings)
             before = len(llm.chat_requests())
 
-            second = await start(dev_env.client, task_queue, "ceo")
+            second = await start(dev_env.client, task_queue, "ceo", second_goal)
             state = await second.query(ProjectWorkflow.get_state)
             await first_deliverable(second, settings, state.project_id)
             await eventually(
-                lambda: (
-                    [r for r in llm.chat_requests()[before:] if "Deliverable under review" in str(r.messages)] or None
-                ),
+                lambda: [u for u in requests_of(second_goal, before) if "Deliverable under review" in u] or None,
                 what="a review request",
             )
             await cancel_and_wait(second)
-            later = [str(r.messages[-1]["content"]) for r in llm.chat_requests()[before:]]
+            later = requests_of(second_goal, before)
             produce = [u for u in later if "## Your task" in u]
             review = [u for u in later if "## Deliverable under review" in u]
             plan = [u for u in later if "## Your task" not in u and "Deliverable under review" not in u]
@@ -141,10 +142,10 @@ async def test_openai_planner_producer_and_reviewer_receive_the_lesson_of_their_
             assert any(lesson in u for u in plan), "the planner got the lesson"
             marker = len(llm.chat_requests())
 
-            other = await start(dev_env.client, task_queue, "someone-else")
+            other = await start(dev_env.client, task_queue, "someone-else", other_goal)
             state = await other.query(ProjectWorkflow.get_state)
             await first_deliverable(other, settings, state.project_id)
             await cancel_and_wait(other)
-            theirs = [str(r.messages[-1]["content"]) for r in llm.chat_requests()[marker:]]
+            theirs = requests_of(other_goal, marker)
             assert any("## Your task" in u for u in theirs)
             assert not any(lesson in u or "ceo:lessons" in u for u in theirs)
