@@ -106,3 +106,11 @@ async def test_boardroom_worker_processes_of_each_role_run_the_smoke_workflow(tm
         # The SDK's default identity is "<pid>@<host>".
         assert {i.split("@")[0] for i in activity_identities} == {str(activities_worker.popen.pid)}
         assert {i.split("@")[0] for i in workflow_identities} == {str(workflows_worker.popen.pid)}
+        # The workflows worker never touches the database: it runs no migrations and SQLAlchemy
+        # (whose compiled modules would show in the process's memory map) is never loaded.
+        assert "/sqlalchemy/" in _mapped_files(activities_worker.popen.pid)
+        assert "/sqlalchemy/" not in _mapped_files(workflows_worker.popen.pid)
+
+
+def _mapped_files(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
