@@ -41,9 +41,11 @@ class _HeartbeatInbound(ActivityInboundInterceptor):
 
     @staticmethod
     async def _beat(interval: float) -> None:
+        # The first beat after one interval, not at the start: the heartbeat timeout already runs
+        # from the start, and an activity that ends sooner (most do) costs the server no beat.
         while True:
-            activity.heartbeat()
             await asyncio.sleep(interval)
+            activity.heartbeat()
 
 
 class HeartbeatInterceptor(Interceptor):
