@@ -459,21 +459,35 @@ async def set_role_budgets(
         raise _unanswered(row, exc) from None
 
 
-async def decide(client: Client | None, engine: Engine, decision: GateDecision) -> DecisionResult:
+async def gate_and_project(engine: Engine, gate_id: str) -> tuple[Project | None, Gate | None]:
+    """The gate's project and the gate itself from the read model, in one session (either is
+    None when unknown)."""
+    project_id = project_id_from_gate_id(gate_id)
+    if project_id is None:
+        return None, None
+
+    def load(session: Session) -> tuple[Project | None, Gate | None]:
+        return readmodel.get_project(session, project_id), readmodel.get_gate(session, gate_id)
+
+    return await in_session(engine, load)
+
+
+async def decide(
+    client: Client | None,
+    engine: Engine,
+    decision: GateDecision,
+    looked_up: tuple[Project | None, Gate | None] | None = None,
+) -> DecisionResult:
     """Apply a decision through the workflow's `decide` update (validated before it is written).
+
+    `looked_up` is what `gate_and_project` answered for this gate, when the caller already
+    asked (one read-model session per decision, not two).
 
     Rejections come back as domain errors (boardroom.errors): UnknownGate, AlreadyDecided,
     AlreadyVoted, ApproverNotAllowed, InvalidDecision — named as the update's ApplicationError
     types — and Conflict for any other rejection (api/domain_errors.py maps them to HTTP).
     """
-    project_id = project_id_from_gate_id(decision.gate_id)
-    if project_id is None:
-        raise UnknownGate(f"unknown gate {decision.gate_id}")
-
-    def load(session: Session) -> tuple[Project | None, Gate | None]:
-        return readmodel.get_project(session, project_id), readmodel.get_gate(session, decision.gate_id)
-
-    row, gate = await in_session(engine, load)
+    row, gate = looked_up if looked_up is not None else await gate_and_project(engine, decision.gate_id)
     if row is None:
         raise UnknownGate(f"unknown gate {decision.gate_id}")
     if gate is not None and gate.status != GateStatus.pending.value:

@@ -22,7 +22,6 @@ from api.schemas import (
 )
 from api.service import gate_out
 from store.tables import Project
-from workflows.ids import project_id_from_gate_id
 from workflows.models import Channel, GateDecision, GateStatus, PlanEdits
 
 router = APIRouter(prefix="/approvals", tags=["approvals"], dependencies=[ApiKey])
@@ -97,13 +96,8 @@ async def decide_approval(
 
     The decision is the caller's: recorded under the API key's name (the local owner of a
     keyless instance decides as the gate's approver). An `approver` naming anyone else is 403."""
-    gate = await service.in_session(engine, lambda s: readmodel.get_gate(s, gate_id))
-    if gate is not None:
-        gate_approver: str | None = gate.approver
-    else:
-        project_id = project_id_from_gate_id(gate_id)
-        row = await service.in_session(engine, lambda s: readmodel.get_project(s, project_id) if project_id else None)
-        gate_approver = row.owner if row else None
+    row, gate = looked_up = await service.gate_and_project(engine, gate_id)
+    gate_approver = gate.approver if gate is not None else (row.owner if row is not None else None)
     approver = service.bound_name(principal, body.approver, gate_approver)
     result = await service.decide(
         client,
@@ -119,5 +113,6 @@ async def decide_approval(
             plan_edits=PlanEdits.model_validate(body.plan_edits.model_dump()) if body.plan_edits else None,
             deliverable_text=body.deliverable_text,
         ),
+        looked_up,
     )
     return DecisionOut(**result.model_dump())
