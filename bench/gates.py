@@ -69,16 +69,23 @@ async def _decided(handle: WorkflowHandle[ProjectWorkflow, ProjectState], gate_i
         await asyncio.sleep(0.005)
 
 
-async def approval_round_trips(client: Client, base_url: str, count: int) -> dict[str, Any]:
+async def approval_round_trips(
+    client: Client, base_url: str, count: int, paced: int = 0, pace_s: float = 0.5
+) -> dict[str, Any]:
     """`count` decisions, one after the other: POST /approvals/{id}/decision, whose answer is the
     gate as decided (`decide` answers once the decision has taken effect: the API needs no
-    follow-up query); then, for the record, a `state` query confirming it."""
+    follow-up query); then, for the record, a `state` query confirming it.
+
+    Back to back, each decision shares the 2 cores with the work the ones before it set going
+    (each project goes on to research and plan at once). `paced` more decisions, `pace_s` apart,
+    show the same path with that work done: what the contention costs."""
+    total = count + paced
     async with httpx.AsyncClient(base_url=base_url, timeout=HTTP_TIMEOUT_S) as http:
-        listed = await http.get("/approvals", params={"status": "pending", "limit": min(count, 500)})
+        listed = await http.get("/approvals", params={"status": "pending", "limit": min(total, 500)})
         listed.raise_for_status()
         gate_ids = [g["id"] for g in listed.json()["items"] if g["kind"] == "interview"]
         offset = len(listed.json()["items"])
-        while len(gate_ids) < count:
+        while len(gate_ids) < total:
             more = await http.get("/approvals", params={"status": "pending", "limit": 500, "offset": offset})
             more.raise_for_status()
             items = more.json()["items"]
@@ -86,9 +93,11 @@ async def approval_round_trips(client: Client, base_url: str, count: int) -> dic
                 break
             offset += len(items)
             gate_ids += [g["id"] for g in items if g["kind"] == "interview"]
-        gate_ids = gate_ids[:count]
-        if len(gate_ids) < count:
-            raise RuntimeError(f"only {len(gate_ids)} pending interview gates to decide, wanted {count}")
+        gate_ids, paced_ids = gate_ids[:count], gate_ids[count:total]
+        if len(gate_ids) + len(paced_ids) < total:
+            raise RuntimeError(
+                f"only {len(gate_ids) + len(paced_ids)} pending interview gates to decide, wanted {total}"
+            )
         latencies: list[float] = []
         post_only: list[float] = []
         decided: list[str] = []
@@ -110,6 +119,29 @@ async def approval_round_trips(client: Client, base_url: str, count: int) -> dic
             latencies.append((t2 - t0) * 1000)
             post_only.append((t1 - t0) * 1000)
             decided.append(project_id)
+        paced_ms: list[float] = []
+        for gate_id in paced_ids:
+            await asyncio.sleep(pace_s)
+            t0 = time.perf_counter()
+            resp = await http.post(
+                f"/approvals/{gate_id}/decision",
+                json={"decision": "approve", "comment": "approved by the bench"},
+            )
+            paced_ms.append((time.perf_counter() - t0) * 1000)
+            if resp.status_code != 200 or resp.json().get("status") != "approved":
+                raise RuntimeError(f"POST decision {gate_id}: {resp.status_code} {resp.text[:200]}")
+    paced_out = (
+        {
+            "paced": {
+                "decisions": len(paced_ms),
+                "pause_s": pace_s,
+                "round_trip_p50_ms": rnd(percentile(paced_ms, 50)),
+                "round_trip_p99_ms": rnd(percentile(paced_ms, 99)),
+            }
+        }
+        if paced_ms
+        else {}
+    )
     return {
         "decisions": len(latencies),
         "concurrency": 1,
@@ -123,6 +155,7 @@ async def approval_round_trips(client: Client, base_url: str, count: int) -> dic
         "state_queries": queries,
         # Where the time goes: the update's path inside the workflow, from its history.
         "update_path_p50": await update_paths(client, decided),
+        **paced_out,
     }
 
 

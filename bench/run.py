@@ -247,7 +247,9 @@ class Bench:
             }
             if self.wanted("approvals"):
                 decided = await self.section(
-                    "approvals", gates.approval_round_trips(client, base_url, args.decisions), stack
+                    "approvals",
+                    gates.approval_round_trips(client, base_url, args.decisions, args.paced_decisions),
+                    stack,
                 )
                 if decided is not None:
                     self.sections["approvals"] = decided
@@ -311,6 +313,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--projects", type=int, default=50, help="projects started together (throughput, overhead)")
     parser.add_argument("--open", type=int, default=1000, help="projects left open at a gate (memory)")
     parser.add_argument("--decisions", type=int, default=500, help="approval round trips (≤ --open)")
+    parser.add_argument(
+        "--paced-decisions",
+        type=int,
+        default=100,
+        help="then this many more, 0.5 s apart (decisions + these ≤ --open)",
+    )
     parser.add_argument("--reads", type=int, default=500, help="GET /projects/{id} requests")
     parser.add_argument("--cache", type=int, default=1000, help="max_cached_workflows of the memory worker")
     parser.add_argument("--weeks", type=int, default=52, help="weekly reviews in the simulated year")
