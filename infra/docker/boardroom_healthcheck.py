@@ -98,6 +98,8 @@ async def _worker_dependencies() -> None:
     client = await connect(settings)
     if not await client.service_client.check_health():
         raise RuntimeError(f"Temporal at {settings.temporal_address} is not serving")
+    if settings.worker_role == "workflows":
+        return  # a workflows worker never touches the database: its outage is not this worker's
     engine = create_engine(sqlalchemy_url(settings.database_url))
     try:
         with engine.connect() as conn:
@@ -107,7 +109,8 @@ async def _worker_dependencies() -> None:
 
 
 def probe_worker(ready: bool, timeout: float, proc_root: Path = Path("/proc")) -> str | None:
-    """None when a live worker process runs here (and, with ready, Temporal and the DB answer)."""
+    """None when a live worker process runs here (and, with ready, Temporal and, unless the worker's
+    role is `workflows`, the database answer)."""
     workers = [(pid, state) for pid, role, state in boardroom_processes(proc_root) if role == "worker"]
     if not workers:
         return "no `boardroom worker` process is running"

@@ -4,6 +4,7 @@ the worker's liveness, and the API probe against a real local HTTP server."""
 from __future__ import annotations
 
 import importlib.util
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 SCRIPT = Path(__file__).resolve().parents[2] / "infra" / "docker" / "boardroom_healthcheck.py"
 
@@ -62,6 +64,27 @@ def test_worker_liveness(probe: ModuleType, tmp_path: Path) -> None:
     assert "state Z" in probe.probe_worker(False, 1.0, zombie)
     api_only = fake_proc(tmp_path / "api", {1: (API, "S")})
     assert "no `boardroom worker`" in probe.probe_worker(False, 1.0, api_only)
+
+
+@pytest.mark.parametrize(("role", "ready"), [("workflows", True), ("activities", False), ("all", False)])
+def test_worker_readiness_needs_the_database_unless_the_role_is_workflows(
+    probe: ModuleType, dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, role: str, ready: bool
+) -> None:
+    """Temporal answers, the database does not (a closed port): only a workflows worker, which
+    never touches the database, is ready."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://nobody@127.0.0.1:{closed}/none?connect_timeout=2")
+    monkeypatch.setenv("BOARDROOM_WORKER_ROLE", role)
+    monkeypatch.setattr(probe, "boardroom_processes", lambda _root: iter([(1, "worker", "S")]))
+    problem = probe.probe_worker(True, 20.0)
+    if ready:
+        assert problem is None
+    else:
+        assert problem is not None and problem.startswith("dependencies not ready: OperationalError"), problem
 
 
 class _Handler(BaseHTTPRequestHandler):
