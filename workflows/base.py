@@ -4,7 +4,7 @@ that turn an exhausted budget into a budget gate instead of spending more."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import AGENT
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 # Signal names between the project workflow and its children (stable: they are in histories).
 SIGNAL_OPEN_GATE = "open_gate"
@@ -195,15 +196,15 @@ class GateClient:
 
     async def agent(
         self,
-        name: str,
-        arg: Any,
-        result_type: type[T],
+        fn: Callable[[A], Awaitable[T]],
+        arg: A,
         *,
         what: str,
         task_id: str | None = None,
         role: str | None = None,
     ) -> T:
-        """Run an agent activity; when the budget is spent, ask for more before trying again.
+        """Run an agent activity (`fn`: its declaration in workflows/activity_defs.py); when the
+        budget is spent, ask for more before trying again.
 
         A refusal raises `BudgetRejected` (non-retryable): the caller ends the work that asked.
         With `role`, the role's monthly budget is respected first (`role_clear`).
@@ -212,9 +213,7 @@ class GateClient:
             await self.role_clear(role)
         while True:
             try:
-                return await workflow.execute_activity(
-                    name, arg, result_type=result_type, summary=agent_summary(name, arg), **AGENT
-                )
+                return await workflow.execute_activity(fn, arg, summary=agent_summary(fn.__name__, arg), **AGENT)
             except ActivityError as err:
                 if not is_budget_exceeded(err):
                     raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import activity_defs as defs
     from workflows.base import GateClient
     from workflows.models import (
         ComplianceInput,
@@ -60,15 +61,14 @@ async def check_before_publishing(
     kinds = {t.id: t.deliverable_kind for t in plan.tasks}
     revisions = 0
     while True:
-        report: ComplianceReport = await workflow.execute_activity(
-            "compliance_review",
+        report = await workflow.execute_activity(
+            defs.compliance_review,
             ComplianceInput(
                 project_id=project_id,
                 deliverable_ids=ids,
                 price=f"{offer.price_usd:.2f}" if offer and offer.currency.lower() == "usd" else None,
                 task_kinds=dict(list(kinds.items())[:200]),
             ),
-            result_type=ComplianceReport,
             **INTEGRATION,
         )
         spent.add(report.usage)

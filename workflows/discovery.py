@@ -6,6 +6,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import activity_defs as defs
     from workflows.base import SIGNAL_PLAN_UPDATED, GateClient, add_usage
     from workflows.models import (
         DiscoveryInput,
@@ -13,19 +14,15 @@ with workflow.unsafe.imports_passed_through():
         GateKind,
         GateRequest,
         InterviewInput,
-        InterviewOutput,
         PlanInput,
         PlanOutput,
         PlanUpdate,
         RelatedDocument,
         RelatedInput,
-        RelatedOutput,
         ResearchInput,
-        ResearchOutput,
         Risk,
         SteerInstruction,
         TeamInput,
-        TeamOutput,
         Usage,
     )
     from workflows.options import STORE
@@ -69,9 +66,8 @@ class DiscoveryWorkflow(GateClient):
         self._steering = list(data.steering) + self._steering
         usage = Usage()
         interview = await self.agent(
-            "interview_questions",
+            defs.interview_questions,
             InterviewInput(project_id=data.project_id, goal=data.goal),
-            InterviewOutput,
             what="interview questions",
         )
         usage = add_usage(usage, interview.usage)
@@ -89,18 +85,16 @@ class DiscoveryWorkflow(GateClient):
         answers = dict(answered.answers)
         related: list[RelatedDocument] = []
         if workflow.patched(PATCH_RELATED):
-            found: RelatedOutput = await workflow.execute_activity(
-                "related_documents",
+            found = await workflow.execute_activity(
+                defs.related_documents,
                 RelatedInput(project_id=data.project_id, text=" ".join([data.goal, *answers.values()])[:4000]),
-                result_type=RelatedOutput,
                 summary="documents from the owner's earlier projects",
                 **STORE,
             )
             related = found.documents
         research = await self.agent(
-            "research",
+            defs.research,
             ResearchInput(project_id=data.project_id, goal=data.goal, answers=answers, related=related),
-            ResearchOutput,
             what="market research",
         )
         usage = add_usage(usage, research.usage)
@@ -109,7 +103,7 @@ class DiscoveryWorkflow(GateClient):
         revision = 0
         while True:
             planned = await self.agent(
-                "plan",
+                defs.plan,
                 PlanInput(
                     project_id=data.project_id,
                     goal=data.goal,
@@ -121,7 +115,6 @@ class DiscoveryWorkflow(GateClient):
                     revision=revision,
                     related=related,
                 ),
-                PlanOutput,
                 what="planning",
             )
             usage = add_usage(usage, planned.usage)
@@ -157,9 +150,8 @@ class DiscoveryWorkflow(GateClient):
             previous = plan
             revision += 1
         team = await self.agent(
-            "assemble_team",
+            defs.assemble_team,
             TeamInput(project_id=data.project_id, plan=plan),
-            TeamOutput,
             what="team assembly",
         )
         usage = add_usage(usage, team.usage)

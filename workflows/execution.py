@@ -10,6 +10,7 @@ import asyncio
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import activity_defs as defs
     from workflows.base import (
         SIGNAL_PLAN_UPDATED,
         BudgetRejected,
@@ -22,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
         ExecutionOutput,
         Plan,
         PlanInput,
-        PlanOutput,
         PlanUpdate,
         RoleBudgetsUpdate,
         SteerInstruction,
@@ -174,7 +174,7 @@ class ExecutionWorkflow(GateClient):
         """
         try:
             revised = await self.agent(
-                "plan",
+                defs.plan,
                 PlanInput(
                     project_id=data.project_id,
                     goal=data.goal,
@@ -183,7 +183,6 @@ class ExecutionWorkflow(GateClient):
                     previous=plan,
                     revision=revision + 1,
                 ),
-                PlanOutput,
                 what="re-planning after a CEO instruction",
             )
         except BudgetRejected as err:

@@ -4,11 +4,13 @@ written in), the repository (GitHub with Pages, or a local git repository), Slac
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from collections.abc import Awaitable, Callable
+from typing import Literal, TypeVar
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import activity_defs as defs
     from workflows.base import GateClient
     from workflows.compliance_gate import check_before_publishing
     from workflows.models import (
@@ -26,6 +28,8 @@ with workflow.unsafe.imports_passed_through():
         ValidateLaunchInput,
     )
     from workflows.options import INTEGRATION
+
+A = TypeVar("A")
 
 INTEGRATION_NAMES: dict[str, Literal["github", "stripe", "slack", "site"]] = {
     "publish_github": "github",
@@ -103,31 +107,30 @@ class LaunchWorkflow(GateClient):
         )
         launched: list[IntegrationResult]
         if workflow.patched(PATCH_SITE_BEFORE_PUBLISH):
-            stripe = await self._step("launch-stripe", "create_stripe_offer", publish)
+            stripe = await self._step("launch-stripe", defs.create_stripe_offer, publish)
             # SiteInput bounds the link; a longer one (never seen from Stripe) keeps "not live".
             link = stripe.url if stripe.status == "done" and stripe.url and len(stripe.url) <= 2000 else None
             site = await self._step(
                 "launch-site",
-                "finalize_site",
+                defs.finalize_site,
                 SiteInput(project_id=data.project_id, deliverable_ids=data.deliverable_ids, payment_link=link),
             )
             site_doc = site.details.get("document_id", "")
             if site.status != "skipped" and site_doc.isdigit():
                 publish = publish.model_copy(update={"site_document_id": int(site_doc)})
-            github = await self._step("launch-github", "publish_github", publish)
+            github = await self._step("launch-github", defs.publish_github, publish)
             launched = [github, stripe, site]
         else:
             github, stripe = await asyncio.gather(
-                self._step("launch-github", "publish_github", publish),
-                self._step("launch-stripe", "create_stripe_offer", publish),
+                self._step("launch-github", defs.publish_github, publish),
+                self._step("launch-stripe", defs.create_stripe_offer, publish),
             )
             launched = [github, stripe]
-        slack = await self._step("launch-slack", "announce_slack", publish)
+        slack = await self._step("launch-slack", defs.announce_slack, publish)
         await self._mark("launch-validate", TaskStatus.running)
         results = await workflow.execute_activity(
-            "validate_launch",
+            defs.validate_launch,
             ValidateLaunchInput(project_id=data.project_id, results=[*launched, slack]),
-            result_type=list[IntegrationResult],
             **INTEGRATION,
         )
         ok = all(r.status != "failed" for r in results)
@@ -151,9 +154,9 @@ class LaunchWorkflow(GateClient):
             spent=spent,
         )
 
-    async def _step(self, task_id: str, activity: str, arg: PublishInput | SiteInput) -> IntegrationResult:
+    async def _step(self, task_id: str, step: Callable[[A], Awaitable[IntegrationResult]], arg: A) -> IntegrationResult:
         await self._mark(task_id, TaskStatus.running)
-        result = await workflow.execute_activity(activity, arg, result_type=IntegrationResult, **INTEGRATION)
+        result = await workflow.execute_activity(step, arg, **INTEGRATION)
         await self._mark(task_id, TaskStatus.dropped if result.status == "failed" else TaskStatus.passed)
         return result
 

@@ -8,6 +8,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import activity_defs as defs
     from workflows.base import SIGNAL_PLAN_UPDATED, BudgetRejected, GateClient
     from workflows.compliance_gate import check_before_publishing
     from workflows.execution import task_workflow_id
@@ -73,7 +74,7 @@ class OperationsReviewWorkflow(GateClient):
         self.project_workflow_id = data.project_workflow_id
         try:
             analysis = await self.agent(
-                "analyze_kpis",
+                defs.analyze_kpis,
                 KpiInput(
                     project_id=data.project_id,
                     goal=data.goal,
@@ -82,7 +83,6 @@ class OperationsReviewWorkflow(GateClient):
                     recent_notes=data.notes,
                     customer_reports=data.customer_reports,
                 ),
-                KpiOutput,
                 what=f"operations review {data.review_number}",
             )
         except BudgetRejected as err:
@@ -163,16 +163,15 @@ class OperationsReviewWorkflow(GateClient):
         ids, note = checked
         everything = list(dict.fromkeys([*pub.published_ids, *ids]))[-KEEP_PUBLISHED:]
         try:
-            site: IntegrationResult = await workflow.execute_activity(
-                "finalize_site",
+            site = await workflow.execute_activity(
+                defs.finalize_site,
                 SiteInput(project_id=data.project_id, deliverable_ids=everything, payment_link=pub.payment_link),
-                result_type=IntegrationResult,
                 summary=f"site with the improvements of review {data.review_number}",
                 **INTEGRATION,
             )
             site_doc = site.details.get("document_id", "")
-            repo: IntegrationResult = await workflow.execute_activity(
-                "publish_github",
+            repo = await workflow.execute_activity(
+                defs.publish_github,
                 PublishInput(
                     project_id=data.project_id,
                     name=pub.name or data.project_id,
@@ -181,7 +180,6 @@ class OperationsReviewWorkflow(GateClient):
                     deliverable_ids=everything,
                     site_document_id=int(site_doc) if site.status != "skipped" and site_doc.isdigit() else None,
                 ),
-                result_type=IntegrationResult,
                 summary=f"repository with the improvements of review {data.review_number}",
                 **INTEGRATION,
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import activity_defs as defs
     from workflows.base import BudgetRejected, GateClient, LegacyBudgetRejected, RoleBudgetRejected, add_usage
     from workflows.models import (
         GateKind,
@@ -65,7 +66,7 @@ class ProduceReviewWorkflow(GateClient):
                     if rounds == data.rounds_before + 1:
                         await self._progress(task.id, TaskStatus.running, rounds, review, deliverable)
                     produced: ProduceOutput = await self.agent(
-                        "produce",
+                        defs.produce,
                         ProduceInput(
                             project_id=data.project_id,
                             task=task,
@@ -76,14 +77,13 @@ class ProduceReviewWorkflow(GateClient):
                             guidance=guidance,
                             context=data.context,
                         ),
-                        ProduceOutput,
                         what=f"producing '{task.title}'",
                         task_id=task.id,
                         role=role,
                     )
                     deliverable = produced
                     reviewed: ReviewOutput = await self.agent(
-                        "review",
+                        defs.review,
                         ReviewInput(
                             project_id=data.project_id,
                             task=task,
@@ -94,7 +94,6 @@ class ProduceReviewWorkflow(GateClient):
                             context=data.context,
                             guidance=guidance,
                         ),
-                        ReviewOutput,
                         what=f"reviewing '{task.title}'",
                         task_id=task.id,
                         role=role,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError, FailureError
@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         has_voted,
         quorum_resolves,
     )
+    from workflows import activity_defs as defs
     from workflows.base import (
         BUDGET_REJECTED,
         SIGNAL_GATE_RESOLVED,
@@ -82,13 +83,16 @@ with workflow.unsafe.imports_passed_through():
         TaskView,
         VoteRecord,
     )
-    from workflows.notices import GateChannels, send_gate_notices
+    from workflows.notices import open_gate, send_gate_notices
     from workflows.operations import OperationsReviewWorkflow, publication
     from workflows.options import NOTICE, STORE
     from workflows.role_budgets import RoleBudgets, is_role_gate
     from workflows.search import SA_COST_USD, SA_OWNER, SA_PENDING_GATES, SA_PHASE, SA_PROJECT_ID
 
 # Added while projects were live: older runs replay with the decision follow-up inline.
+A = TypeVar("A")
+T = TypeVar("T")
+
 PATCH_FAST_DECIDE = "decide-answers-before-follow-up"
 # Added while projects were live: a cancel that lands in one of the project's own activities ends
 # the run through the same cleanup as any other cancel (older runs ended without it).
@@ -459,7 +463,7 @@ class ProjectWorkflow:
             gate.channel = Channel.policy
             gate.comment = f"project {status.value}"
             await self._store(
-                "record_decision",
+                defs.record_decision,
                 DecisionRecord(
                     project_id=self.state.project_id,
                     gate_id=gate.id,
@@ -804,7 +808,7 @@ class ProjectWorkflow:
         """A quorum vote's own audit entry (idempotent per gate and approver); an approval vote's
         edited deliverable text is stored at once, and the gate resolves with that version."""
         try:
-            await self._store("record_vote", vote)
+            await self._store(defs.record_vote, vote)
             if gate is not None and decision is not None:
                 gate.edited_deliverable_id = await self._store_deliverable_edit(gate, decision)
                 gate.edited_by = decision.approver
@@ -825,8 +829,8 @@ class ProjectWorkflow:
         """The CEO's text becomes the deliverable's next version (stored by the activity: only its
         id travels on); the task finishes with it."""
         assert gate.deliverable_id is not None and decision.deliverable_text is not None
-        result: int = await self._store(
-            "record_deliverable_edit",
+        return await self._store(
+            defs.record_deliverable_edit,
             DeliverableEdit(
                 project_id=self.state.project_id,
                 gate_id=gate.id,
@@ -835,9 +839,7 @@ class ProjectWorkflow:
                 author=decision.approver,
                 comment=decision.comment,
             ),
-            result_type=int,
         )
-        return result
 
     async def _follow_up(
         self,
@@ -868,7 +870,7 @@ class ProjectWorkflow:
             votes = ", ".join(f"{v.approver} {v.decision}" for v in gate.votes)
             edits = "; ".join(x for x in (edits, f"votes: {votes}") if x)
         await self._store(
-            "record_decision",
+            defs.record_decision,
             DecisionRecord(
                 project_id=self.state.project_id,
                 gate_id=gate.id,
@@ -891,7 +893,7 @@ class ProjectWorkflow:
             increase = decision.budget_increase_usd or max(self._input.budget_usd, 1.0)
             self.state.cost.budget_usd = round(self.state.cost.budget_usd + increase, 2)
             await self._store(
-                "set_budget",
+                defs.set_budget,
                 BudgetUpdate(project_id=self.state.project_id, budget_usd=self.state.cost.budget_usd),
             )
         outcome = GateOutcome(
@@ -965,11 +967,7 @@ class ProjectWorkflow:
             auto_approved=auto_approved,
         )
         # Older workers (and recorded histories) answered None.
-        notify = await self._store(
-            "open_gate",
-            record,
-            result_type=GateChannels | None,  # type: ignore[arg-type]  # a type hint: pydantic decodes it
-        )
+        notify = await self._store(open_gate, record)
         if notify is not None and notify.channels and workflow.patched(PATCH_GATE_NOTIFY):
             # Email / webhook in the background (`_drain` waits): a slow receiver never holds up the gate.
             send = asyncio.create_task(send_gate_notices(record.model_copy(deep=True), notify.channels))
@@ -1027,13 +1025,13 @@ class ProjectWorkflow:
         else:
             raise ValueError(f"unknown message from inline work: {signal}")
 
-    async def _store(self, name: str, arg: Any, result_type: Any = None) -> Any:
+    async def _store(self, fn: Callable[[A], Awaitable[T]], arg: A) -> T:
         """A store write that mirrors the state (idempotent).
 
         Regular activities, not local ones: tried as local activities, concurrent coroutines
         (gates opening while tasks report) resolved them in another order on replay than when
         they ran, a non-determinism error (recorded marker 'open_gate' vs command 'sync_project')."""
-        return await workflow.execute_activity(name, arg, result_type=result_type, **STORE)
+        return await workflow.execute_activity(fn, arg, **STORE)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Work that must not hold the project up; `_drain` waits for it."""
@@ -1059,9 +1057,8 @@ class ProjectWorkflow:
         """A short Slack message with the project page link; skipped (and said so) without Slack."""
         try:
             result = await workflow.execute_activity(
-                "notify_slack",
+                defs.notify_slack,
                 notice,
-                result_type=IntegrationResult,
                 summary=f"Slack notice: {notice.phase}",
                 **NOTICE,
             )
@@ -1118,7 +1115,7 @@ class ProjectWorkflow:
         if force or key != self._last_synced:
             self._last_synced = key
             await self._store(
-                "sync_project",
+                defs.sync_project,
                 ReadModelUpdate(
                     project_id=self.state.project_id,
                     phase=self.state.phase,

@@ -8,7 +8,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.health import PingInput, PingOutput
+    from activities.health import PingInput, PingOutput, ping
 
 
 @workflow.defn(name="smoke")
@@ -18,9 +18,8 @@ class SmokeWorkflow:
     @workflow.run
     async def run(self, data: PingInput) -> PingOutput:
         return await workflow.execute_activity(
-            "ping",
+            ping,
             data,
-            result_type=PingOutput,
             start_to_close_timeout=timedelta(seconds=10),
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
