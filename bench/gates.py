@@ -69,16 +69,35 @@ async def _decided(handle: WorkflowHandle[ProjectWorkflow, ProjectState], gate_i
         await asyncio.sleep(0.005)
 
 
+async def _settled(client: Client, task_queue: str, last: str | None, timeout: float) -> None:
+    """Until no project is between gates: the one decided `last` waits at its next gate (asked
+    by query: visibility may lag a moment behind), and visibility shows no other one working."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    if last is not None:
+        handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(last))  # type: ignore[arg-type,var-annotated]
+        while not (await handle.query(ProjectWorkflow.get_state)).pending_gates:
+            if loop.time() > deadline:
+                raise TimeoutError(f"project {last} did not reach its next gate in {timeout:.0f}s")
+            await asyncio.sleep(0.02)
+    query = f"TaskQueue='{task_queue}' AND WorkflowType='project' AND ExecutionStatus='Running' AND PendingGates=0"
+    while (await client.count_workflows(query)).count:
+        if loop.time() > deadline:
+            raise TimeoutError(f"projects still working between gates after {timeout:.0f}s")
+        await asyncio.sleep(0.05)
+
+
 async def approval_round_trips(
-    client: Client, base_url: str, count: int, paced: int = 0, pace_s: float = 0.5
+    client: Client, base_url: str, count: int, paced: int = 0, task_queue: str | None = None
 ) -> dict[str, Any]:
     """`count` decisions, one after the other: POST /approvals/{id}/decision, whose answer is the
     gate as decided (`decide` answers once the decision has taken effect: the API needs no
     follow-up query); then, for the record, a `state` query confirming it.
 
     Back to back, each decision shares the 2 cores with the work the ones before it set going
-    (each project goes on to research and plan at once). `paced` more decisions, `pace_s` apart,
-    show the same path with that work done: what the contention costs."""
+    (each project goes on to research and plan at once). `paced` more decisions, each only once
+    that work is done (every project of `task_queue` waits at a gate again), show the same path
+    without it."""
     total = count + paced
     async with httpx.AsyncClient(base_url=base_url, timeout=HTTP_TIMEOUT_S) as http:
         listed = await http.get("/approvals", params={"status": "pending", "limit": min(total, 500)})
@@ -120,8 +139,11 @@ async def approval_round_trips(
             post_only.append((t1 - t0) * 1000)
             decided.append(project_id)
         paced_ms: list[float] = []
+        last = decided[-1] if decided else None
         for gate_id in paced_ids:
-            await asyncio.sleep(pace_s)
+            assert task_queue is not None, "paced decisions wait for the projects of a task queue"
+            await _settled(client, task_queue, last, HTTP_TIMEOUT_S * 4)
+            last = project_id_from_gate_id(gate_id)
             t0 = time.perf_counter()
             resp = await http.post(
                 f"/approvals/{gate_id}/decision",
@@ -134,7 +156,6 @@ async def approval_round_trips(
         {
             "paced": {
                 "decisions": len(paced_ms),
-                "pause_s": pace_s,
                 "round_trip_p50_ms": rnd(percentile(paced_ms, 50)),
                 "round_trip_p99_ms": rnd(percentile(paced_ms, 99)),
             }

@@ -163,8 +163,8 @@ def rows(results: dict[str, Any]) -> list[Row]:
             pc = ap["paced"]
             out.append(
                 (
-                    f"The same, {pc['decisions']} more decisions {pc['pause_s']:g} s apart (the work each sets "
-                    "going done before the next), p50 / p99",
+                    f"The same, {pc['decisions']} more decisions, each once every project waits at a gate again "
+                    "(no work from earlier decisions running), p50 / p99",
                     f"{_num(pc['round_trip_p50_ms'])} ms / {_num(pc['round_trip_p99_ms'])} ms",
                     "—",
                     None,
@@ -255,12 +255,11 @@ def notes(results: dict[str, Any]) -> list[str]:
             f"{path['signals']:.0f} signals before the answer, {path['in_workflow_ms']:.0f} ms of the "
             f"{ap['round_trip_p50_ms']:.0f} ms at p50 (workflow tasks queued {path['wft_queue_ms']:.0f} ms and ran "
             f"{path['wft_run_ms']:.0f} ms); the rest is the API (one read-model lookup), the server's update "
-            f"round trip and HTTP. Back to back, every step waits for CPU: each approved project goes on at "
-            f"once (research, planning, the plan gate: activities, store writes and workflow tasks on the "
-            f"server and both workers), and that work of the decisions before shares the 2 cores with "
-            f"this one"
+            f"round trip and HTTP. Back to back, each decision shares the 2 cores with the work the "
+            f"decisions before it set going (each approved project goes on at once: research, planning, "
+            f"the plan gate — activities, store writes and workflow tasks on the server and both workers)"
             + (
-                f"; paced {ap['paced']['pause_s']:g} s apart the same POST takes "
+                f"; decided only once that work is done, the same POST takes "
                 f"{ap['paced']['round_trip_p50_ms']:.0f} ms at p50."
                 if "paced" in ap
                 else "."

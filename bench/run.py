@@ -248,7 +248,9 @@ class Bench:
             if self.wanted("approvals"):
                 decided = await self.section(
                     "approvals",
-                    gates.approval_round_trips(client, base_url, args.decisions, args.paced_decisions),
+                    gates.approval_round_trips(
+                        client, base_url, args.decisions, args.paced_decisions, gate_settings.task_queue
+                    ),
                     stack,
                 )
                 if decided is not None:
@@ -317,7 +319,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--paced-decisions",
         type=int,
         default=100,
-        help="then this many more, 0.5 s apart (decisions + these ≤ --open)",
+        help="then this many more, each once every project waits at a gate again (decisions + these ≤ --open)",
     )
     parser.add_argument("--reads", type=int, default=500, help="GET /projects/{id} requests")
     parser.add_argument("--cache", type=int, default=1000, help="max_cached_workflows of the memory worker")

@@ -48,8 +48,8 @@ SECRET_FIELDS = (
 )
 
 
-# What a worker process runs (workers/worker.py): everything, the workflows (and the store
-# activities they run locally), or the activities only.
+# What a worker process runs (workers/worker.py): everything, the workflows only, or the
+# activities only.
 WorkerRole = Literal["all", "workflows", "activities"]
 WORKER_ROLES: tuple[WorkerRole, ...] = ("all", "workflows", "activities")
 

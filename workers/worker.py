@@ -3,12 +3,11 @@
 A worker has a role (`Settings.worker_role`, `BOARDROOM_WORKER_ROLE`, `boardroom worker --role`):
 
 - `all` (the default): every workflow and every activity, one process does everything;
-- `workflows`: the workflows, plus the activities that run in the workflow worker itself as local
-  activities: the store activities (the project workflow's read-model writes) and `ping`. It does
-  not poll for activity tasks (`no_remote_activities`) and imports neither the agent nor the
-  integration activity modules, so it stays lean;
-- `activities`: every activity (the store activities too, for workflows that still schedule them
-  as ordinary activities) and no workflow; these scale with agent and integration calls.
+- `workflows`: the workflows only. It registers no activity, does not poll for activity tasks
+  (`no_remote_activities`), imports no activity module and never touches the database (no
+  migrations: workers/devstack_runner.py), so it stays lean;
+- `activities`: every activity (agents, integrations, the store writes) and no workflow; these
+  scale with agent and integration calls.
 
 Each role imports only the modules it registers: the imports sit inside the functions below.
 """

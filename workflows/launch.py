@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from temporalio import workflow
 
@@ -30,13 +30,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import INTEGRATION
 
 A = TypeVar("A")
-
-INTEGRATION_NAMES: dict[str, Literal["github", "stripe", "slack", "site"]] = {
-    "publish_github": "github",
-    "create_stripe_offer": "stripe",
-    "announce_slack": "slack",
-    "finalize_site": "site",
-}
 
 # Stripe first, then the website gets its payment link, then the repository publishes the site
 # with the deliverables (before: GitHub and Stripe at once, the site as the producer left it).

@@ -89,10 +89,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.role_budgets import RoleBudgets, is_role_gate
     from workflows.search import SA_COST_USD, SA_OWNER, SA_PENDING_GATES, SA_PHASE, SA_PROJECT_ID
 
-# Added while projects were live: older runs replay with the decision follow-up inline.
 A = TypeVar("A")
 T = TypeVar("T")
 
+# Added while projects were live: older runs replay with the decision follow-up inline.
 PATCH_FAST_DECIDE = "decide-answers-before-follow-up"
 # Added while projects were live: a cancel that lands in one of the project's own activities ends
 # the run through the same cleanup as any other cancel (older runs ended without it).

@@ -8,7 +8,9 @@
 Liveness (the default) asks "is the process alive and answering" and never depends on Temporal or
 the database, so an outage of either does not make Kubernetes restart every pod. `--ready` adds
 the dependencies: the API's /readyz (Temporal and the database), or for a worker a gRPC health
-check against the configured Temporal (the worker's own TLS / API key settings) and `SELECT 1`.
+check against the configured Temporal (the worker's own TLS / API key settings) and `SELECT 1` —
+not for a worker whose role is `workflows` (`--role` on its command line, else
+BOARDROOM_WORKER_ROLE): it never touches the database.
 
 Exit status 0 means healthy, 1 unhealthy (the reason goes to stderr).
 """
@@ -38,6 +40,24 @@ def role_of(argv: Sequence[str]) -> str | None:
                     return rest
             return None
     return None
+
+
+def worker_role_flag(argv: Sequence[str]) -> str | None:
+    """The value of `--role` on a `boardroom worker` command line (None when not given)."""
+    for i, arg in enumerate(argv):
+        if arg == "--role" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--role="):
+            return arg.partition("=")[2]
+    return None
+
+
+def cmdline(pid: int, proc_root: Path = Path("/proc")) -> list[str]:
+    try:
+        raw = (proc_root / str(pid) / "cmdline").read_bytes()
+    except OSError:  # the process ended while we looked
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
 def boardroom_processes(proc_root: Path = Path("/proc")) -> Iterator[tuple[int, str, str]]:
@@ -88,9 +108,9 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
-async def _worker_dependencies() -> None:
-    from sqlalchemy import create_engine, text
-
+async def _worker_dependencies(flags: Sequence[str | None]) -> None:
+    """Temporal answers; and the database, unless every worker here has the `workflows` role
+    (`flags`: each worker's `--role`, None where it runs with BOARDROOM_WORKER_ROLE)."""
     from boardroom.client import connect
     from boardroom.settings import load_settings
 
@@ -98,8 +118,10 @@ async def _worker_dependencies() -> None:
     client = await connect(settings)
     if not await client.service_client.check_health():
         raise RuntimeError(f"Temporal at {settings.temporal_address} is not serving")
-    if settings.worker_role == "workflows":
+    if all((flag or settings.worker_role) == "workflows" for flag in flags):
         return  # a workflows worker never touches the database: its outage is not this worker's
+    from sqlalchemy import create_engine, text
+
     engine = create_engine(sqlalchemy_url(settings.database_url))
     try:
         with engine.connect() as conn:
@@ -119,7 +141,8 @@ def probe_worker(ready: bool, timeout: float, proc_root: Path = Path("/proc")) -
         return "; ".join(stuck)
     if ready:
         try:
-            asyncio.run(asyncio.wait_for(_worker_dependencies(), timeout))
+            flags = [worker_role_flag(cmdline(pid, proc_root)) for pid, state in workers if state not in DEAD_STATES]
+            asyncio.run(asyncio.wait_for(_worker_dependencies(flags), timeout))
         except Exception as exc:  # any failure is "not ready", reported in one line
             return f"dependencies not ready: {type(exc).__name__}: {exc}".splitlines()[0][:300]
     return None

@@ -66,9 +66,25 @@ def test_worker_liveness(probe: ModuleType, tmp_path: Path) -> None:
     assert "no `boardroom worker`" in probe.probe_worker(False, 1.0, api_only)
 
 
-@pytest.mark.parametrize(("role", "ready"), [("workflows", True), ("activities", False), ("all", False)])
+@pytest.mark.parametrize(
+    ("env_role", "flag", "ready"),
+    [
+        ("workflows", None, True),
+        ("activities", None, False),
+        ("all", None, False),
+        # `boardroom worker --role` wins over BOARDROOM_WORKER_ROLE, as in the worker itself.
+        ("activities", "workflows", True),
+        ("workflows", "activities", False),
+    ],
+)
 def test_worker_readiness_needs_the_database_unless_the_role_is_workflows(
-    probe: ModuleType, dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, role: str, ready: bool
+    probe: ModuleType,
+    dev_env: WorkflowEnvironment,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    env_role: str,
+    flag: str | None,
+    ready: bool,
 ) -> None:
     """Temporal answers, the database does not (a closed port): only a workflows worker, which
     never touches the database, is ready."""
@@ -78,13 +94,19 @@ def test_worker_readiness_needs_the_database_unless_the_role_is_workflows(
     monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
     monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
     monkeypatch.setenv("DATABASE_URL", f"postgresql://nobody@127.0.0.1:{closed}/none?connect_timeout=2")
-    monkeypatch.setenv("BOARDROOM_WORKER_ROLE", role)
-    monkeypatch.setattr(probe, "boardroom_processes", lambda _root: iter([(1, "worker", "S")]))
-    problem = probe.probe_worker(True, 20.0)
+    monkeypatch.setenv("BOARDROOM_WORKER_ROLE", env_role)
+    proc = fake_proc(tmp_path, {41: ([*WORKER, *(["--role", flag] if flag else [])], "S")})
+    problem = probe.probe_worker(True, 20.0, proc)
     if ready:
         assert problem is None
     else:
         assert problem is not None and problem.startswith("dependencies not ready: OperationalError"), problem
+
+
+def test_the_worker_role_flag_is_read_from_the_command_line(probe: ModuleType) -> None:
+    assert probe.worker_role_flag([*WORKER, "--role", "workflows"]) == "workflows"
+    assert probe.worker_role_flag([*WORKER, "--role=activities"]) == "activities"
+    assert probe.worker_role_flag(WORKER) is None
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -6,6 +6,7 @@ no declaration (whose body never runs) is itself registered."""
 from __future__ import annotations
 
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -52,7 +53,9 @@ def test_every_declared_activity_is_registered_with_the_same_types(tmp_path: Pat
         declared_args, declared_result = _types(fn)
         impl_args, impl_result = _types(implementation)
         assert declared_args == impl_args, (name, declared_args, impl_args)
-        assert impl_result == declared_result or impl_result in typing.get_args(declared_result), (
+        # Equal, or one member of a declared union (open_gate: older workers answered None).
+        union = typing.get_origin(declared_result) in (typing.Union, types.UnionType)
+        assert impl_result == declared_result or (union and impl_result in typing.get_args(declared_result)), (
             name,
             declared_result,
             impl_result,
