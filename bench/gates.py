@@ -87,6 +87,18 @@ async def _settled(client: Client, task_queue: str, last: str | None, timeout: f
         await asyncio.sleep(0.05)
 
 
+async def _approve(http: httpx.AsyncClient, gate_id: str) -> float:
+    """POST an approval; milliseconds until its answer shows the gate approved."""
+    t0 = time.perf_counter()
+    resp = await http.post(
+        f"/approvals/{gate_id}/decision", json={"decision": "approve", "comment": "approved by the bench"}
+    )
+    elapsed = (time.perf_counter() - t0) * 1000
+    if resp.status_code != 200 or resp.json().get("status") != "approved":
+        raise RuntimeError(f"POST decision {gate_id}: {resp.status_code} {resp.text[:200]}")
+    return elapsed
+
+
 async def approval_round_trips(
     client: Client, base_url: str, count: int, paced: int = 0, task_queue: str | None = None
 ) -> dict[str, Any]:
@@ -126,17 +138,9 @@ async def approval_round_trips(
             assert project_id is not None
             handle = client.get_workflow_handle_for(ProjectWorkflow.run, project_workflow_id(project_id))  # type: ignore[arg-type,var-annotated]
             t0 = time.perf_counter()
-            resp = await http.post(
-                f"/approvals/{gate_id}/decision",
-                json={"decision": "approve", "comment": "approved by the bench"},
-            )
-            t1 = time.perf_counter()
-            if resp.status_code != 200 or resp.json().get("status") != "approved":
-                raise RuntimeError(f"POST decision {gate_id}: {resp.status_code} {resp.text[:200]}")
+            post_only.append(await _approve(http, gate_id))
             queries += await _decided(handle, gate_id, HTTP_TIMEOUT_S)
-            t2 = time.perf_counter()
-            latencies.append((t2 - t0) * 1000)
-            post_only.append((t1 - t0) * 1000)
+            latencies.append((time.perf_counter() - t0) * 1000)
             decided.append(project_id)
         paced_ms: list[float] = []
         last = decided[-1] if decided else None
@@ -144,14 +148,7 @@ async def approval_round_trips(
             assert task_queue is not None, "paced decisions wait for the projects of a task queue"
             await _settled(client, task_queue, last, HTTP_TIMEOUT_S * 4)
             last = project_id_from_gate_id(gate_id)
-            t0 = time.perf_counter()
-            resp = await http.post(
-                f"/approvals/{gate_id}/decision",
-                json={"decision": "approve", "comment": "approved by the bench"},
-            )
-            paced_ms.append((time.perf_counter() - t0) * 1000)
-            if resp.status_code != 200 or resp.json().get("status") != "approved":
-                raise RuntimeError(f"POST decision {gate_id}: {resp.status_code} {resp.text[:200]}")
+            paced_ms.append(await _approve(http, gate_id))
     paced_out = (
         {
             "paced": {

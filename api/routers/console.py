@@ -269,7 +269,7 @@ async def inbox_decide(
         return error_page(request, 422, "Not decided", "Say what should change in the comment.")
     if project_id_from_gate_id(gate_id) is None:
         return error_page(request, 404, "Decision not found", f"There is no decision {gate_id}.")
-    gate = await service.in_session(engine, lambda s: readmodel.get_gate(s, gate_id))
+    _, gate = looked_up = await service.gate_and_project(engine, gate_id)
     if gate is None:
         return error_page(request, 404, "Decision not found", f"There is no decision {gate_id} (yet).")
     try:
@@ -283,6 +283,7 @@ async def inbox_decide(
                 approver=principal.acts_as(gate.approver),
                 channel=Channel.web,
             ),
+            looked_up,
         )
     except DomainError as exc:
         code = status_for(exc)

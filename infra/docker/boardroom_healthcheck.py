@@ -67,11 +67,10 @@ def boardroom_processes(proc_root: Path = Path("/proc")) -> Iterator[tuple[int, 
         if not entry.name.isdigit() or int(entry.name) == own:
             continue
         try:
-            raw = (entry / "cmdline").read_bytes()
             stat = (entry / "stat").read_text()
         except OSError:  # the process ended while we looked
             continue
-        role = role_of([part.decode(errors="replace") for part in raw.split(b"\0") if part])
+        role = role_of(cmdline(int(entry.name), proc_root))
         if role is None:
             continue
         # stat is "pid (comm) state ...": comm may hold spaces and parentheses, state follows the last ")".
