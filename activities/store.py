@@ -17,6 +17,7 @@ from activities.context import project_owner
 from boardroom.settings import Settings
 from store.db import get_engine
 from store.lessons import LessonSource, record_lesson
+from store.projection import mark_row, merge_state, row_is_newer
 from store.search import related_documents
 from store.tables import Decision, Document, Gate, Project, Vote, utcnow
 from workflows.models import (
@@ -54,32 +55,44 @@ class StoreActivities:
 
     @activity.defn(name="sync_project")
     async def sync_project(self, update: ReadModelUpdate) -> None:
-        """Upserts the project's row (phase, status, pending gates, cost, state snapshot). Idempotent."""
+        """Upserts the project's row (phase, status, pending gates, cost) and merges the state fields
+        that changed into its state snapshot, each unless a later sync wrote it. Idempotent."""
         await asyncio.to_thread(self._sync_project, update)
 
     def _sync_project(self, update: ReadModelUpdate) -> None:
+        state = update.state.model_dump(mode="json") if update.state is not None else None
+        changes = update.changes if update.changes is not None else state
         with self._session() as session:
             row = session.get(Project, update.project_id)
-            state = update.state
             if row is None:
-                if state is None:
+                if not changes or "name" not in changes:
                     return
                 from workflows.ids import project_workflow_id
 
                 row = Project(
                     id=update.project_id,
-                    name=state.name,
-                    goal=state.goal,
-                    owner=state.owner,
+                    name=changes["name"],
+                    goal=changes.get("goal", ""),
+                    owner=changes.get("owner", "ceo"),
                     workflow_id=project_workflow_id(update.project_id),
-                    budget_usd=state.cost.budget_usd,
+                    budget_usd=float((changes.get("cost") or {}).get("budget_usd", 0.0)),
                 )
+            if update.changes is None:
+                # A run from before the projection: its whole state, in the order it comes.
+                if state is not None:
+                    row.state = state
+            else:
+                merged = merge_state(row.state, update.changes, update.seq)
+                if row_is_newer(row.state, update.seq):
+                    row.state = merged
+                    session.add(row)
+                    session.commit()
+                    return
+                row.state = mark_row(merged, update.seq)
             row.phase = update.phase.value
             row.status = update.status.value
             row.pending_gates = update.pending_gates
             row.cost_usd = update.cost_usd
-            if state is not None:
-                row.state = state.model_dump(mode="json")
             row.updated_at = utcnow()
             session.add(row)
             session.commit()

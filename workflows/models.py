@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -1012,7 +1012,12 @@ class ReadModelUpdate(Model):
     status: Status
     pending_gates: int = 0
     cost_usd: float = 0.0
+    # Runs started before the projection (workflows/projection.py) sent the whole state each time.
     state: ProjectState | None = None
+    # The top-level state fields that changed since the run's last sync (JSON), and the sync's
+    # place in order: the store applies a field only if no later sync wrote it.
+    changes: dict[str, Any] | None = None
+    seq: int = 0
 
 
 class GateRecord(Model):

@@ -71,7 +71,6 @@ with workflow.unsafe.imports_passed_through():
         PlanUpdate,
         ProjectInput,
         ProjectState,
-        ReadModelUpdate,
         ReviewCycleInput,
         RoleBudgetState,
         RoleBudgetsUpdate,
@@ -86,6 +85,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notices import open_gate, send_gate_notices
     from workflows.operations import OperationsReviewWorkflow, publication
     from workflows.options import NOTICE, STORE
+    from workflows.projection import Projection
     from workflows.role_budgets import RoleBudgets, is_role_gate
     from workflows.search import SA_COST_USD, SA_OWNER, SA_PENDING_GATES, SA_PHASE, SA_PROJECT_ID
 
@@ -190,6 +190,7 @@ class ProjectWorkflow:
         self._child: Any = None
         self._last_sa: tuple[str, int, float] | None = None
         self._last_synced: tuple[Phase, Status] | None = None
+        self._projection = Projection()
         self._ending = False
         self._follow_ups: set[asyncio.Task[None]] = set()
         # Gates whose edited deliverable text (a quorum vote's) is being stored.
@@ -1114,14 +1115,9 @@ class ProjectWorkflow:
         key = (self.state.phase, self.state.status)
         if force or key != self._last_synced:
             self._last_synced = key
-            await self._store(
-                defs.sync_project,
-                ReadModelUpdate(
-                    project_id=self.state.project_id,
-                    phase=self.state.phase,
-                    status=self.state.status,
-                    pending_gates=len(self.state.pending_gates),
-                    cost_usd=self.state.cost.usd,
-                    state=self.state,
-                ),
-            )
+            # Only the fields that changed since this run's last sync (workflows/projection.py).
+            try:
+                await self._store(defs.sync_project, self._projection.update(self.state, workflow.now()))
+            except ActivityError:
+                self._projection.forget()
+                raise

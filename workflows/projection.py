@@ -1,0 +1,63 @@
+"""The read model as a projection of small events.
+
+Each sync of a project's row sends only the top-level fields of its state that changed since the
+run's last sync — all of them at a run's first sync (a new or continued run knows nothing of what
+the store holds). A sequence number goes with it, increasing across runs; the store applies each
+field only if no later sync has written it (`store/projection.py`), so a sync that arrives late
+(retried, or overtaken by a concurrent one) never undoes a newer one.
+
+Deterministic code only: the workflow keeps 8-byte digests of what it sent, not copies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from workflows.models import ProjectState, ReadModelUpdate
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _digest(value: Any) -> bytes:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=8).digest()
+
+
+def sequence(now: datetime, count: int) -> int:
+    """Microseconds since the epoch of the workflow's clock, then a per-run counter: later syncs
+    (in this run or a continued one) always have higher numbers."""
+    micros = (now - _EPOCH) // timedelta(microseconds=1)
+    return micros * 1000 + count % 1000
+
+
+class Projection:
+    """What this run has sent to the read model, as one digest per top-level state field."""
+
+    def __init__(self) -> None:
+        self._digests: dict[str, bytes] = {}
+        self._count = 0
+
+    def forget(self) -> None:
+        """The store may have missed a sync: the next one sends every field again."""
+        self._digests.clear()
+
+    def update(self, state: ProjectState, now: datetime) -> ReadModelUpdate:
+        changes: dict[str, Any] = {}
+        for key, value in state.model_dump(mode="json").items():
+            digest = _digest(value)
+            if self._digests.get(key) != digest:
+                self._digests[key] = digest
+                changes[key] = value
+        self._count += 1
+        return ReadModelUpdate(
+            project_id=state.project_id,
+            phase=state.phase,
+            status=state.status,
+            pending_gates=len(state.pending_gates),
+            cost_usd=state.cost.usd,
+            changes=changes,
+            seq=sequence(now, self._count),
+        )
