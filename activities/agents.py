@@ -125,7 +125,7 @@ def save_document(
                 # The same version was inserted concurrently: overwrite that row instead.
                 session.rollback()
                 continue
-            session.refresh(doc)
+            # The id came back with the insert (the session keeps its objects after commit).
             assert doc.id is not None
             return doc.id
     raise RuntimeError(f"could not store {kind} {task_id} v{version} of project {project_id}")
@@ -179,7 +179,6 @@ def save_review(
             except IntegrityError:
                 session.rollback()
                 continue
-            session.refresh(row)
             assert row.id is not None
             return row.id
     raise RuntimeError(f"could not store the review of {task_id} round {round_} of project {project_id}")

@@ -40,7 +40,7 @@ from approvals.tokens import LINK_TTL, approval_link
 from approvals.webhook_signing import DELIVERY_HEADER, EVENT_HEADER, sign_webhook
 from boardroom.settings import Settings
 from store.db import get_engine
-from store.tables import Gate, Project
+from store.tables import Gate, Project, project_value
 from workflows.digest import DigestBatch, DigestGate, DigestInput, DigestSend
 from workflows.models import GateKind, GateRecord, GateStatus, Risk
 from workflows.notices import NotifyChannel
@@ -261,11 +261,10 @@ class ChannelActivities:
         gate = record.gate
         with self._session() as session:
             row = session.get(Gate, gate.id)
-            project = session.get(Project, record.project_id)
+            name = project_value(session, record.project_id, Project.name) or record.project_id
         if row is not None and row.status != GateStatus.pending.value:
             log.info("notify: gate %s is already %s; nothing sent", gate.id, row.status)
             return None
-        name = project.name if project is not None else record.project_id
         link = self._link(gate.id, record.approver, gate.created_at)
         url = link.url or self._settings.public_url
         event = "gate.reminder" if record.reminder else "gate.opened"

@@ -32,7 +32,7 @@ from sqlmodel import select
 from activities.offer import goal_kind
 from store.db import session_scope
 from store.lessons import relevant_lessons
-from store.tables import Document, Project
+from store.tables import Document, Project, project_value
 from workflows.models import GoalKind, Offer, ProduceInput, RelatedDocument, ReviewInput, TaskSpec, WorkContext
 
 logger = logging.getLogger(__name__)
@@ -163,8 +163,8 @@ MAX_LESSONS = 8
 
 def project_owner(db_url: str, project_id: str) -> str | None:
     with session_scope(db_url) as session:
-        row = session.get(Project, project_id)
-        return row.owner if row is not None else None
+        owner: str | None = project_value(session, project_id, Project.owner)
+        return owner
 
 
 def lessons_for(db_url: str, project_id: str, text: str, limit: int = MAX_LESSONS) -> list[str]:

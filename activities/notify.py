@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from approvals.policy import auto_approves
 from approvals.slack_blocks import Block, gate_blocks, gate_text
@@ -155,8 +155,10 @@ class GateNotifier:
         gate = record.gate
         with self._session() as session:
             row = session.get(Gate, gate.id)
-            project = session.get(Project, record.project_id)
-        name = project.name if project is not None else record.project_id
+            project = session.exec(
+                select(Project.name, Project.auto_approve).where(Project.id == record.project_id)
+            ).first()
+        name, policy = project if project is not None else (record.project_id, None)
         if row is not None and row.status != GateStatus.pending.value:
             return _GateContext(name, f"already {row.status}")
         if row is not None and row.slack_ts and not record.reminder:
@@ -164,8 +166,8 @@ class GateNotifier:
         # Policy decides these at once (the workflow records that decision): nothing to ask.
         if record.auto_approved:
             return _GateContext(name, "auto-approved by policy")
-        if project is not None and auto_approves(AutoApprove(project.auto_approve), gate.risk, gate.kind):
-            return _GateContext(name, f"auto-approved by policy ({project.auto_approve})")
+        if policy is not None and auto_approves(AutoApprove(policy), gate.risk, gate.kind):
+            return _GateContext(name, f"auto-approved by policy ({policy})")
         return _GateContext(name)
 
     def _post(self, text: str, blocks: list[Block]) -> PostedMessage:

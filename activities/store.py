@@ -19,7 +19,7 @@ from store.db import get_engine
 from store.lessons import LessonSource, record_lesson
 from store.projection import mark_row, merge_state, row_is_newer
 from store.search import related_documents
-from store.tables import Decision, Document, Gate, Project, Vote, utcnow
+from store.tables import Decision, Document, Gate, Project, Vote, project_value, utcnow
 from workflows.models import (
     MAX_RELATED_EXCERPT,
     BudgetUpdate,
@@ -172,9 +172,9 @@ class StoreActivities:
             except IntegrityError:
                 # A retried activity raced its first attempt: the entry is already there.
                 session.rollback()
-            project = session.get(Project, record.project_id)
+            owner = project_value(session, record.project_id, Project.owner)
             subject = gate.title if gate is not None else ""
-        self._learn(record, project.owner if project is not None else "ceo", subject)
+        self._learn(record, owner or "ceo", subject)
 
     def _learn(self, record: DecisionRecord, owner: str, subject: str) -> None:
         """A person's revise or reject comment becomes a lesson of the project's owner (condensed by
@@ -249,8 +249,7 @@ class StoreActivities:
                 .order_by(col(Document.version).desc())
             ).all()
             latest = versions[0]
-            project = session.get(Project, edit.project_id)
-            owner, subject = (project.owner if project else "ceo"), base.title
+            owner, subject = project_value(session, edit.project_id, Project.owner) or "ceo", base.title
             if latest.author_role == author and latest.content == edit.content and latest.id is not None:
                 # A retry: the version is there; the lesson (once per version) is made sure of.
                 doc_id = latest.id

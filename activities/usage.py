@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 from boardroom.errors import ConfigError
 from boardroom.settings import Settings
 from store.db import session_scope
-from store.tables import Project, UsageRecord
+from store.tables import Project, UsageRecord, project_value
 from workflows.models import Usage
 
 logger = logging.getLogger(__name__)
@@ -188,8 +188,8 @@ def project_spend(db_url: str, project_id: str, *, exclude_call_key: str | None 
         if exclude_call_key is not None:
             query = query.where(UsageRecord.call_key != exclude_call_key)
         spent = float(session.exec(query).one())
-        project = session.get(Project, project_id)
-        return spent, (project.budget_usd if project is not None else None)
+        budget: float | None = project_value(session, project_id, Project.budget_usd)
+        return spent, budget
 
 
 def money(usd: float) -> str:

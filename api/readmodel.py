@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, literal, or_, tuple_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from api.paging import Key
@@ -55,10 +56,12 @@ def list_projects(
     limit: int = 50,
     offset: int = 0,
     after: Key | None = None,
+    with_state: bool = True,
 ) -> tuple[Sequence[Project], int, Key | None]:
     """Newest first by (created_at, id), after the key `after` when given; with the total and
-    the key to continue from (None on the last page)."""
-    query = select(Project)
+    the key to continue from (None on the last page). Without `with_state`, the rows' state
+    snapshots are not loaded (a list shows the columns only)."""
+    query = select(Project) if with_state else select(Project).options(defer(Project.state))  # type: ignore[arg-type]
     count = select(func.count()).select_from(Project)
     if phase:
         query = query.where(Project.phase == phase)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
 
 
 def utcnow() -> datetime:
@@ -238,3 +238,9 @@ class LessonPublic(SQLModel):
     project_id: str | None = None
     created_at: datetime
     updated_at: datetime
+
+
+def project_value(session: Session, project_id: str, column: Any) -> Any:
+    """One column of a project's row (None when there is no row), without loading its state
+    snapshot (the JSON the read model keeps, tens of KB for a live project)."""
+    return session.exec(select(column).where(Project.id == project_id)).first()

@@ -69,6 +69,7 @@ def list_projects(
         limit=limit,
         offset=offset,
         after=page_after("projects", cursor, offset),
+        with_state=False,
     )
     items = [
         ProjectSummary(

@@ -84,3 +84,36 @@ def test_a_run_from_before_the_projection_still_writes_its_whole_state(settings:
     row = _row(settings, "p-proj")
     assert row is not None and row.name == "Mugs"
     assert ProjectState.model_validate(row.state) == state
+
+
+def test_reads_of_a_project_column_leave_its_state_snapshot_unloaded(settings: Settings) -> None:
+    """Every produce and review call reads the owner (lessons) and the budget (spend): neither
+    loads the state snapshot, tens of KB of JSON for a live project; nor does the project list."""
+    from sqlalchemy import event
+
+    from activities.context import lessons_for
+    from activities.usage import project_spend
+    from api.readmodel import list_projects
+    from store.db import get_engine
+
+    store = StoreActivities(settings)
+    store._sync_project(Projection().update(_state(steering=["x" * 5000]), NOW))
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    engine = get_engine(settings.database_url)
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert lessons_for(settings.database_url, "p-proj", "a landing page") == []
+        assert lessons_for(settings.database_url, "p-missing", "a landing page") == []
+        assert project_spend(settings.database_url, "p-proj")[1] == 0.0
+        with session_scope(settings.database_url) as session:
+            rows, total, _ = list_projects(session, with_state=False)
+            assert total == 1 and rows[0].name == "Mugs"
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    project_reads = [s for s in statements if "FROM project" in s]
+    assert len(project_reads) >= 4
+    assert not [s for s in project_reads if "project.state" in s], project_reads
