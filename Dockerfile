@@ -21,6 +21,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 
 # The top-level packages listed in pyproject.toml ([tool.setuptools.packages.find]).
 COPY boardroom ./boardroom
+COPY domain ./domain
 COPY workflows ./workflows
 COPY activities ./activities
 COPY approvals ./approvals

@@ -28,9 +28,7 @@ from activities.offline import OfflineProvider
 from activities.planning import Deliverable, PlanValidationError, Provider, assemble_team, validate_plan
 from activities.usage import CallContext, Meter, PriceTable, aware_now, current_call_key
 from boardroom.settings import Settings
-from store.db import session_scope
-from store.tables import Document, Review
-from workflows.models import (
+from domain.work import (
     InterviewInput,
     InterviewOutput,
     KpiInput,
@@ -48,6 +46,8 @@ from workflows.models import (
     TeamOutput,
     Usage,
 )
+from store.db import session_scope
+from store.tables import Document, Review
 
 if TYPE_CHECKING:
     import openai

@@ -39,10 +39,11 @@ from approvals.slack_blocks import escape as slack_escape
 from approvals.tokens import LINK_TTL, approval_link
 from approvals.webhook_signing import DELIVERY_HEADER, EVENT_HEADER, sign_webhook
 from boardroom.settings import Settings
+from domain.enums import GateKind, GateStatus, Risk
+from domain.records import GateRecord
 from store.db import get_engine
 from store.tables import Gate, Project, project_value
 from workflows.digest import DigestBatch, DigestGate, DigestInput, DigestSend
-from workflows.models import GateKind, GateRecord, GateStatus, Risk
 from workflows.notices import NotifyChannel
 
 log = logging.getLogger(__name__)

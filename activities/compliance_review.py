@@ -14,14 +14,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from activities import compliance as rules
 from activities import site as sitelib
+from domain.launch import MAX_COMPLIANCE_FINDINGS, MAX_COMPLIANCE_SUMMARY_CHARS, ComplianceFindingView, ComplianceReport
+from domain.work import Usage
 from store.tables import Document
-from workflows.models import (
-    MAX_COMPLIANCE_FINDINGS,
-    MAX_COMPLIANCE_SUMMARY_CHARS,
-    ComplianceFindingView,
-    ComplianceReport,
-    Usage,
-)
 
 # The compliance reviewer with a model (AgentActivities.compliance_findings): the project id, the
 # public documents (task id, title, text) and the rule findings → its own findings, each with its task.

@@ -1,6 +1,6 @@
 """What a producer or reviewer works from: the WorkContext's ids loaded from the store and trimmed.
 
-Workflows carry ids and short texts (`WorkContext` in workflows/models.py); the produce and review
+Workflows carry ids and short texts (`WorkContext` in domain/work.py); the produce and review
 activities turn them into a `Brief` here: the research document and the deliverables of the
 tasks this task depends on, loaded by id, plus the previous version for a revision, and up to
 `MAX_LESSONS` of the project owner's lessons (store/lessons.py) relevant to the task and the goal.
@@ -30,10 +30,11 @@ from typing import Any
 from sqlmodel import select
 
 from activities.offer import goal_kind
+from domain.enums import GoalKind
+from domain.work import Offer, ProduceInput, RelatedDocument, ReviewInput, TaskSpec, WorkContext
 from store.db import session_scope
 from store.lessons import relevant_lessons
 from store.tables import Document, Project, project_value
-from workflows.models import GoalKind, Offer, ProduceInput, RelatedDocument, ReviewInput, TaskSpec, WorkContext
 
 logger = logging.getLogger(__name__)
 

@@ -37,18 +37,18 @@ from activities.compliance_review import ComplianceReviewer, public_documents, r
 from activities.notify import project_page_url
 from activities.publish import GitFailed, GitUnavailable, LocalGitRepository
 from boardroom.settings import PLACEHOLDER, Settings
-from store.db import session_scope
-from store.tables import Document, IntegrationRecord
-from workflows.models import (
+from domain.launch import (
     ComplianceInput,
     ComplianceReport,
     IntegrationResult,
     PublishInput,
     SiteInput,
     SlackNotice,
-    Usage,
     ValidateLaunchInput,
 )
+from domain.work import Usage
+from store.db import session_scope
+from store.tables import Document, IntegrationRecord
 
 if TYPE_CHECKING:
     import stripe

@@ -57,12 +57,11 @@ from activities.planning import (
 )
 from activities.site import BUY_BUTTON, SITE_FILES, WEB_ROLES
 from activities.usage import Meter
-from boardroom.errors import ConfigError
 from boardroom.settings import Settings
-from workflows.models import (
+from domain.enums import SELLING_KINDS, GoalKind, Risk
+from domain.errors import ConfigError
+from domain.work import (
     REVIEW_METHOD_LLM,
-    SELLING_KINDS,
-    GoalKind,
     InterviewInput,
     KpiInput,
     Offer,
@@ -73,7 +72,6 @@ from workflows.models import (
     ResearchInput,
     ReviewInput,
     ReviewIssue,
-    Risk,
     TaskSpec,
 )
 

@@ -28,9 +28,10 @@ from approvals.policy import auto_approves
 from approvals.slack_blocks import Block, gate_blocks, gate_text
 from approvals.tokens import approval_link
 from boardroom.settings import Settings
+from domain.enums import AutoApprove, GateStatus
+from domain.records import GateRecord
 from store.db import get_engine
 from store.tables import Gate, Project
-from workflows.models import AutoApprove, GateRecord, GateStatus
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient

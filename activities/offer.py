@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from workflows.models import SELLING_KINDS, GoalKind, Offer
+from domain.enums import SELLING_KINDS, GoalKind
+from domain.work import Offer
 
 # --- words ----------------------------------------------------------------------------------
 

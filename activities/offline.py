@@ -71,10 +71,9 @@ from activities.rubric import (
     write,
 )
 from activities.usage import Meter
-from workflows.models import (
+from domain.enums import SELLING_KINDS, GoalKind, Risk
+from domain.work import (
     REVIEW_METHOD_OFFLINE_RUBRIC,
-    SELLING_KINDS,
-    GoalKind,
     InterviewInput,
     KpiInput,
     Offer,
@@ -85,7 +84,6 @@ from workflows.models import (
     RelatedDocument,
     ResearchInput,
     ReviewInput,
-    Risk,
     TaskSpec,
 )
 

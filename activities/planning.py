@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from pydantic import BaseModel, Field
 
 from activities.catalog import Catalog, load_catalog
-from workflows.models import (
+from domain.work import (
     REVIEW_METHOD_LLM,
     InterviewInput,
     KpiInput,

@@ -37,7 +37,8 @@ from activities.offer import (
     words,
 )
 from activities.site import BUY_BUTTON, is_website_task, site_problems, visible_text
-from workflows.models import SELLING_KINDS, GoalKind, Offer, ReviewIssue, Risk, TaskSpec
+from domain.enums import SELLING_KINDS, GoalKind, Risk
+from domain.work import Offer, ReviewIssue, TaskSpec
 
 MAX_OFFLINE_SCORE = 9.0
 UNMET_CAP = 6.0

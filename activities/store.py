@@ -15,24 +15,14 @@ from temporalio.exceptions import ApplicationError
 
 from activities.context import project_owner
 from boardroom.settings import Settings
+from domain.enums import Channel
+from domain.records import BudgetUpdate, DecisionRecord, DeliverableEdit, GateRecord, ReadModelUpdate, VoteRecord
+from domain.work import MAX_RELATED_EXCERPT, RelatedDocument, RelatedInput, RelatedOutput
 from store.db import get_engine
 from store.lessons import LessonSource, record_lesson
 from store.projection import mark_row, merge_state, row_is_newer
 from store.search import related_documents
 from store.tables import Decision, Document, Gate, Project, Vote, project_value, utcnow
-from workflows.models import (
-    MAX_RELATED_EXCERPT,
-    BudgetUpdate,
-    Channel,
-    DecisionRecord,
-    DeliverableEdit,
-    GateRecord,
-    ReadModelUpdate,
-    RelatedDocument,
-    RelatedInput,
-    RelatedOutput,
-    VoteRecord,
-)
 from workflows.notices import GateChannels, NotifyChannel
 
 log = logging.getLogger(__name__)

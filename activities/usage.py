@@ -24,11 +24,11 @@ from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from boardroom.errors import ConfigError
 from boardroom.settings import Settings
+from domain.errors import ConfigError
+from domain.work import Usage
 from store.db import session_scope
 from store.tables import Project, UsageRecord, project_value
-from workflows.models import Usage
 
 logger = logging.getLogger(__name__)
 

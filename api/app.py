@@ -46,9 +46,9 @@ from api.routers import (
     webhooks,
 )
 from boardroom.client import connect, data_converter
-from boardroom.errors import ConfigError, DomainError
 from boardroom.observability import instrument_app, metrics_payload
 from boardroom.settings import PLACEHOLDER, Settings, load_settings
+from domain.errors import ConfigError, DomainError
 from store.db import get_engine
 
 log = logging.getLogger("boardroom.api")
@@ -109,7 +109,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             return pages.page_not_found(request)
         return await http_exception_handler(request, exc)
 
-    # What the domain refuses (boardroom.errors), as `{"detail": message}` with its status.
+    # What the domain refuses (domain.errors), as `{"detail": message}` with its status.
     app.add_exception_handler(DomainError, domain_error)
 
     @app.exception_handler(PayloadTooLarge)

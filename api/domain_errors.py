@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import Request, status
 from fastapi.responses import JSONResponse
 
-from boardroom.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable
+from domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unavailable
 
 STATUS: dict[type[DomainError], int] = {
     NotFound: status.HTTP_404_NOT_FOUND,

@@ -6,14 +6,9 @@ The workflow checks the edits again (approvals/edits.py) before anything is writ
 
 from __future__ import annotations
 
-from workflows.models import (
-    MAX_EDIT_CRITERIA,
-    MAX_EDIT_DELIVERABLE_CHARS,
-    Plan,
-    PlanEdits,
-    Risk,
-    TaskEdit,
-)
+from domain.enums import Risk
+from domain.gates import MAX_EDIT_CRITERIA, MAX_EDIT_DELIVERABLE_CHARS, PlanEdits, TaskEdit
+from domain.work import Plan
 
 # The hidden fields that say which editor the form carried (a form without them edits nothing).
 PLAN_FORM = "plan_form"

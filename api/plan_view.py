@@ -13,7 +13,9 @@ import re
 from collections.abc import Sequence
 
 from api.schemas import DecisionLogOut
-from workflows.models import GateKind, GateStatus, GateView, Plan
+from domain.enums import GateKind, GateStatus
+from domain.gates import GateView
+from domain.work import Plan
 
 # The plan gate's summary as discovery writes it (workflows/discovery.py):
 # f"{plan.summary} — {len(plan.tasks)} tasks, estimated ${cost:.2f}. Approve, …"

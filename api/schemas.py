@@ -8,33 +8,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from activities.catalog import load_catalog
-from workflows.models import (
-    MAX_ANSWERS,
+from domain.enums import AutoApprove, Channel, DecisionValue, GateKind, GateStatus, Phase, Risk, Status, TaskStatus
+from domain.gates import (
     MAX_EDIT_CRITERIA,
     MAX_EDIT_CRITERION_CHARS,
     MAX_EDIT_DELIVERABLE_CHARS,
     MAX_EDIT_TASKS,
     MAX_EDIT_TITLE_CHARS,
     MAX_QUORUM,
-    MAX_ROLE_BUDGET_USD,
-    MAX_ROLE_BUDGETS,
-    AutoApprove,
-    Channel,
-    Cost,
-    DecisionValue,
-    GateKind,
-    GateStatus,
-    IntegrationView,
-    Kpis,
-    Phase,
-    PhaseMark,
-    Question,
-    RelatedDocument,
-    Risk,
-    RoleBudgetState,
-    Status,
-    TaskStatus,
 )
+from domain.project import MAX_ROLE_BUDGET_USD, MAX_ROLE_BUDGETS, Cost, IntegrationView, PhaseMark, RoleBudgetState
+from domain.work import MAX_ANSWERS, Kpis, Question, RelatedDocument
 
 # Every free-text field that reaches a workflow is bounded here, at the edge; the sum is bounded
 # again by the payload guard (api/payload_guard.py) before anything is sent to Temporal.

@@ -44,7 +44,9 @@ from api.schemas import (
     VoteOut,
 )
 from approvals.policy import approvals_needed
-from boardroom.errors import (
+from boardroom.settings import DEFAULT_PRINCIPAL, Settings
+from domain.enums import AutoApprove, GateStatus, Phase, Risk, Status
+from domain.errors import (
     AlreadyDecided,
     Conflict,
     DomainError,
@@ -54,28 +56,21 @@ from boardroom.errors import (
     UnknownGate,
     rejection,
 )
-from boardroom.settings import DEFAULT_PRINCIPAL, Settings
-from store.tables import Gate, Project, Vote
-from workflows.describe import start_details, start_summary
-from workflows.ids import project_id_from_gate_id, project_workflow_id
-from workflows.models import (
-    AutoApprove,
+from domain.gates import DecisionResult, GateDecision
+from domain.project import (
     Cost,
-    DecisionResult,
-    GateDecision,
-    GateStatus,
     IntegrationView,
-    Kpis,
-    Phase,
     Policy,
     ProjectInput,
     ProjectState,
-    Risk,
     RoleBudgetState,
     RoleBudgetsUpdate,
-    Status,
     SteerInstruction,
 )
+from domain.work import Kpis
+from store.tables import Gate, Project, Vote
+from workflows.describe import start_details, start_summary
+from workflows.ids import project_id_from_gate_id, project_workflow_id
 from workflows.project import ProjectWorkflow
 from workflows.search import SA_OWNER, SA_PHASE, SA_PROJECT_ID
 
@@ -483,7 +478,7 @@ async def decide(
     `looked_up` is what `gate_and_project` answered for this gate, when the caller already
     asked (one read-model session per decision, not two).
 
-    Rejections come back as domain errors (boardroom.errors): UnknownGate, AlreadyDecided,
+    Rejections come back as domain errors (domain.errors): UnknownGate, AlreadyDecided,
     AlreadyVoted, ApproverNotAllowed, InvalidDecision — named as the update's ApplicationError
     types — and Conflict for any other rejection (api/domain_errors.py maps them to HTTP).
     """

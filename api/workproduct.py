@@ -32,8 +32,8 @@ from api.schemas import (
     VersionOut,
 )
 from boardroom.settings import Settings
+from domain.project import ProjectState
 from store.tables import Document, Project, Review
-from workflows.models import ProjectState
 
 DELIVERABLE_KIND = "deliverable"
 SITE_KIND = sitelib.SITE_KIND

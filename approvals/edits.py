@@ -9,16 +9,16 @@ audit record says.
 
 from __future__ import annotations
 
-from workflows.models import (
+from domain.enums import Risk
+from domain.gates import (
     MAX_EDIT_CRITERIA,
     MAX_EDIT_CRITERION_CHARS,
     MAX_EDIT_DELIVERABLE_CHARS,
     MAX_EDIT_TASKS,
     MAX_EDIT_TITLE_CHARS,
-    Plan,
     PlanEdits,
-    Risk,
 )
+from domain.work import Plan
 
 
 def plan_edits_problem(plan: Plan | None, edits: PlanEdits) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from workflows.models import AutoApprove, DecisionValue, GateKind, Risk
+from domain.enums import AutoApprove, DecisionValue, GateKind, Risk
 
 # Risks each policy approves without asking.
 AUTO_RISKS: Mapping[AutoApprove, frozenset[Risk]] = {

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from workflows.models import DecisionValue, GateKind, GateStatus, GateView, Risk
+from domain.enums import DecisionValue, GateKind, GateStatus, Risk
+from domain.gates import GateView
 
 ACTION_APPROVE = "gate_approve"
 ACTION_REJECT = "gate_reject"

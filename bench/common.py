@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
+from domain.enums import Phase
+from domain.project import Policy, ProjectInput, ProjectState
 from workflows.ids import project_workflow_id
-from workflows.models import Phase, Policy, ProjectInput, ProjectState
 from workflows.project import ProjectWorkflow
 from workflows.search import SA_OWNER, SA_PHASE, SA_PROJECT_ID
 

@@ -14,8 +14,9 @@ from temporalio.client import Client, WorkflowHandle
 
 from bench.common import percentile, rnd, start_projects, wait_count
 from bench.stack import Proc
+from domain.enums import AutoApprove, GateStatus
+from domain.project import Policy, ProjectState
 from workflows.ids import project_id_from_gate_id, project_workflow_id
-from workflows.models import AutoApprove, GateStatus, Policy, ProjectState
 from workflows.project import ProjectWorkflow
 
 PREFIX = "bench-gate"

@@ -22,7 +22,8 @@ from bench.bare_workflows import (
 )
 from bench.common import percentile, rnd, start_projects, utc, wait_count
 from bench.histories import Actions, RunInfo, Scheduled, fetch_trees, tree_actions
-from workflows.models import AutoApprove, Phase, Policy, ProjectState
+from domain.enums import AutoApprove, Phase
+from domain.project import Policy, ProjectState
 from workflows.project import ProjectWorkflow
 
 

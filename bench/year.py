@@ -18,8 +18,9 @@ from bench.common import rnd, start_projects
 from boardroom.client import data_converter
 from boardroom.devstack import load_devstack
 from boardroom.settings import Settings
+from domain.enums import AutoApprove, Phase
+from domain.project import BusinessEvent, Policy, ProjectState
 from workers.worker import create_worker
-from workflows.models import AutoApprove, BusinessEvent, Phase, Policy, ProjectState
 from workflows.project import ProjectWorkflow
 
 INDEXED = {

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from boardroom.errors import ConfigError
+from domain.errors import ConfigError
 
 Handler = Callable[[argparse.Namespace], int]
 SERVICES = ("up", "worker", "api")

@@ -18,8 +18,8 @@ from urllib.parse import quote
 
 import httpx
 
-from boardroom.errors import ConfigError
 from boardroom.role_budget_text import parse_role_budgets
+from domain.errors import ConfigError
 
 TERMINAL = ("completed", "failed", "cancelled")
 PHASES = ("discovery", "execution", "launch", "operations")

@@ -10,8 +10,8 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
-from boardroom.errors import ConfigError
 from boardroom.settings import Settings
+from domain.errors import ConfigError
 
 
 def data_converter(settings: Settings | None = None) -> DataConverter:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from boardroom.errors import ConfigError
+from domain.errors import ConfigError
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"

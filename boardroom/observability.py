@@ -50,10 +50,11 @@ from temporalio.runtime import (
     TelemetryFilter,
 )
 
-from boardroom.errors import ConfigError
 from boardroom.settings import Settings
+from domain.errors import ConfigError
+from domain.records import DecisionRecord, GateRecord
+from domain.work import ReviewInput, ReviewOutput, Usage
 from workflows.ids import project_id_from_workflow_id
-from workflows.models import DecisionRecord, GateRecord, ReviewInput, ReviewOutput, Usage
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

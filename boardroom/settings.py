@@ -18,7 +18,7 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator, mode
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from boardroom.devstack import DevStackConfig, load_devstack
-from boardroom.errors import ConfigError
+from domain.errors import ConfigError
 
 PLACEHOLDER = "change-me"
 # Claims a public page must never make (compliance check before go-live): guarantees, health and

@@ -36,10 +36,11 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from boardroom.client import connect
 from boardroom.devstack import Frontend, Ui, load_devstack
 from boardroom.settings import Settings, load_settings
+from domain.enums import Phase, Status, TaskStatus
+from domain.project import ProjectState
 from store.db import migrate
 from tests.fakes.openai_server import FakeOpenAI, RecordedRequest, Reply, chat_completion
 from workers.devstack_runner import dev_server_command
-from workflows.models import Phase, ProjectState, Status, TaskStatus
 from workflows.project import ProjectWorkflow
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

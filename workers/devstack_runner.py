@@ -17,10 +17,10 @@ from typing import Any, Literal
 
 from boardroom.client import connect
 from boardroom.devstack import DevStackConfig
-from boardroom.errors import ConfigError
 from boardroom.logs import setup_logging
 from boardroom.observability import setup_tracing, shutdown_tracing, start_worker_metrics
 from boardroom.settings import Settings, WorkerRole
+from domain.errors import ConfigError
 
 log = logging.getLogger("boardroom")
 

@@ -31,8 +31,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from boardroom.errors import ConfigError
 from boardroom.settings import Settings
+from domain.errors import ConfigError
 from workflows.digest import DigestInput, DigestResult, DigestWorkflow
 
 log = logging.getLogger(__name__)

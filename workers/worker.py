@@ -29,7 +29,7 @@ from workers.heartbeat import HeartbeatInterceptor
 # The project's own deterministic modules, imported once by the worker and shared by every
 # workflow run instead of re-imported into each run's sandbox (they hold no mutable state; the
 # sandbox's runtime restrictions still apply to the calls they make). Replay tests guard it.
-PASSTHROUGH_MODULES = ("workflows", "approvals.policy")
+PASSTHROUGH_MODULES = ("domain", "workflows", "approvals.policy")
 
 
 def workflow_runner() -> WorkflowRunner:

@@ -22,13 +22,17 @@ from typing import NoReturn
 
 from temporalio import activity
 
-from workflows.models import (
-    BudgetUpdate,
+from domain.launch import (
     ComplianceInput,
     ComplianceReport,
-    DecisionRecord,
-    DeliverableEdit,
     IntegrationResult,
+    PublishInput,
+    SiteInput,
+    SlackNotice,
+    ValidateLaunchInput,
+)
+from domain.records import BudgetUpdate, DecisionRecord, DeliverableEdit, ReadModelUpdate, VoteRecord
+from domain.work import (
     InterviewInput,
     InterviewOutput,
     KpiInput,
@@ -37,20 +41,14 @@ from workflows.models import (
     PlanOutput,
     ProduceInput,
     ProduceOutput,
-    PublishInput,
-    ReadModelUpdate,
     RelatedInput,
     RelatedOutput,
     ResearchInput,
     ResearchOutput,
     ReviewInput,
     ReviewOutput,
-    SiteInput,
-    SlackNotice,
     TeamInput,
     TeamOutput,
-    ValidateLaunchInput,
-    VoteRecord,
 )
 
 

@@ -12,16 +12,11 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.enums import GateKind, Risk
+    from domain.gates import GateOutcome, GateRequest
+    from domain.project import RoleBudgetNotice, TaskProgress
+    from domain.work import Usage
     from workflows.describe import agent_summary
-    from workflows.models import (
-        GateKind,
-        GateOutcome,
-        GateRequest,
-        Risk,
-        RoleBudgetNotice,
-        TaskProgress,
-        Usage,
-    )
     from workflows.options import AGENT
 
 T = TypeVar("T")

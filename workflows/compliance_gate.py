@@ -12,25 +12,15 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.enums import GateKind, Risk, TaskStatus
+    from domain.gates import GateRequest
+    from domain.launch import ComplianceInput, ComplianceReport
+    from domain.project import Policy
+    from domain.work import Plan, UpstreamRef, Usage, WorkContext
     from workflows import activity_defs as defs
     from workflows.base import GateClient
-    from workflows.models import (
-        ComplianceInput,
-        ComplianceReport,
-        GateKind,
-        GateRequest,
-        Plan,
-        Policy,
-        Risk,
-        TaskRunInput,
-        TaskRunOutput,
-        TaskStatus,
-        UpstreamRef,
-        Usage,
-        WorkContext,
-    )
     from workflows.options import INTEGRATION
-    from workflows.produce_review import ProduceReviewWorkflow
+    from workflows.produce_review import ProduceReviewWorkflow, TaskRunInput, TaskRunOutput
 
 # Times the findings may go back to the producer before the CEO must accept or stop.
 MAX_COMPLIANCE_REVISIONS = 2

@@ -12,7 +12,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from workflows.models import GateKind, GateView, ProjectInput, ProjectState
+from domain.enums import GateKind
+from domain.gates import GateView
+from domain.project import ProjectInput, ProjectState
 
 SUMMARY_CHARS = 200
 GOAL_CHARS = 1000

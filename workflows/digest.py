@@ -21,8 +21,9 @@ from temporalio import activity, workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.base import Model
+    from domain.enums import GateKind, Risk
     from workflows.activity_defs import declared_only
-    from workflows.models import GateKind, Model, Risk
     from workflows.notices import NotifyChannel
     from workflows.options import EMAIL, STORE, WEBHOOK
 

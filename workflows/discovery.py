@@ -6,25 +6,27 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import activity_defs as defs
-    from workflows.base import SIGNAL_PLAN_UPDATED, GateClient, add_usage
-    from workflows.models import (
-        DiscoveryInput,
-        DiscoveryOutput,
-        GateKind,
-        GateRequest,
+    from pydantic import Field
+
+    from domain.base import Model
+    from domain.enums import GateKind, Risk
+    from domain.gates import GateRequest
+    from domain.project import PlanUpdate, Policy, SteerInstruction
+    from domain.work import (
+        MAX_RELATED,
         InterviewInput,
+        Plan,
         PlanInput,
         PlanOutput,
-        PlanUpdate,
         RelatedDocument,
         RelatedInput,
         ResearchInput,
-        Risk,
-        SteerInstruction,
         TeamInput,
+        TeamMember,
         Usage,
     )
+    from workflows import activity_defs as defs
+    from workflows.base import SIGNAL_PLAN_UPDATED, GateClient, add_usage
     from workflows.options import STORE
 
 SIGNAL_STEER = "steer"
@@ -36,6 +38,29 @@ PATCH_RELATED = "related-documents"
 # Added while projects were live: a plan approved with edits (tasks dropped, renamed, reordered,
 # risk or criteria changed) is the plan that runs; older runs never received an edited plan.
 PATCH_PLAN_EDITS = "plan-approve-with-edits"
+
+
+# --- the workflow's input and output ---------------------------------------------------
+
+
+class DiscoveryInput(Model):
+    project_id: str
+    project_workflow_id: str
+    goal: str
+    policy: Policy
+    steering: list[str] = []
+
+
+class DiscoveryOutput(Model):
+    # What research and planning used from the owner's earlier projects (no excerpts).
+    cited: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
+    answers: dict[str, str] = {}
+    research_summary: str = ""
+    research_document_id: int | None = None
+    plan: Plan
+    plan_revision: int = 0
+    team: list[TeamMember] = []
+    usage: Usage = Usage()
 
 
 def plan_risk(plan: PlanOutput) -> Risk:

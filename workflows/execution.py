@@ -10,6 +10,12 @@ import asyncio
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import field_validator
+
+    from domain.base import Model
+    from domain.enums import TaskStatus
+    from domain.project import PlanUpdate, Policy, RoleBudgetsUpdate, SteerInstruction
+    from domain.work import Plan, PlanInput, TaskSpec, UpstreamRef, WorkContext, bound_answers, bound_steering
     from workflows import activity_defs as defs
     from workflows.base import (
         SIGNAL_PLAN_UPDATED,
@@ -18,22 +24,7 @@ with workflow.unsafe.imports_passed_through():
         cancel_requested,
         raise_if_cancelled,
     )
-    from workflows.models import (
-        ExecutionInput,
-        ExecutionOutput,
-        Plan,
-        PlanInput,
-        PlanUpdate,
-        RoleBudgetsUpdate,
-        SteerInstruction,
-        TaskRunInput,
-        TaskRunOutput,
-        TaskSpec,
-        TaskStatus,
-        UpstreamRef,
-        WorkContext,
-    )
-    from workflows.produce_review import ProduceReviewWorkflow
+    from workflows.produce_review import ProduceReviewWorkflow, TaskRunInput, TaskRunOutput
 
 SIGNAL_STEER = "steer"
 # The project's role budgets changed (workflows/role_budgets.py): tasks started afterwards follow them.
@@ -41,6 +32,31 @@ SIGNAL_ROLE_BUDGETS = "role_budgets"
 FINISHED = {TaskStatus.passed, TaskStatus.accepted, TaskStatus.dropped}
 # Deliverables a dependent task builds on.
 USABLE = {TaskStatus.passed, TaskStatus.accepted}
+
+
+# --- the workflow's input and output ---------------------------------------------------
+
+
+class ExecutionInput(Model):
+    project_id: str
+    project_workflow_id: str
+    goal: str
+    plan: Plan
+    policy: Policy
+    done: dict[str, TaskRunOutput] = {}
+    # What every task works from (bounded in WorkContext): the CEO's answers and steering,
+    # the research by id and summary.
+    answers: dict[str, str] = {}
+    research_summary: str = ""
+    research_document_id: int | None = None
+    steering: list[str] = []
+
+    _answers = field_validator("answers", mode="before")(bound_answers)
+    _steering = field_validator("steering", mode="before")(bound_steering)
+
+
+class ExecutionOutput(Model):
+    results: dict[str, TaskRunOutput] = {}
 
 
 def task_workflow_id(parent_id: str, task_id: str) -> str:

@@ -10,23 +10,15 @@ from typing import TypeVar
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.base import Model
+    from domain.enums import GateKind, Risk, TaskStatus
+    from domain.gates import GateRequest
+    from domain.launch import IntegrationResult, PublishInput, SiteInput, ValidateLaunchInput
+    from domain.project import Policy, TaskProgress
+    from domain.work import Plan, Usage
     from workflows import activity_defs as defs
     from workflows.base import GateClient
     from workflows.compliance_gate import check_before_publishing
-    from workflows.models import (
-        GateKind,
-        GateRequest,
-        IntegrationResult,
-        LaunchInput,
-        LaunchOutput,
-        PublishInput,
-        Risk,
-        SiteInput,
-        TaskProgress,
-        TaskStatus,
-        Usage,
-        ValidateLaunchInput,
-    )
     from workflows.options import INTEGRATION
 
 A = TypeVar("A")
@@ -46,6 +38,26 @@ CHECKLIST = {
     "launch-slack": "Announce the launch on Slack",
     "launch-validate": "Validate that everything is live",
 }
+
+
+# --- the workflow's input and output ---------------------------------------------------
+
+
+class LaunchInput(Model):
+    project_id: str
+    project_workflow_id: str
+    name: str
+    goal: str
+    plan: Plan
+    deliverable_ids: list[int] = []
+    policy: Policy
+
+
+class LaunchOutput(Model):
+    launched: bool
+    integrations: list[IntegrationResult] = []
+    # The model calls made during the launch (the compliance reviewer), for the project's cost.
+    usage: Usage = Usage()
 
 
 @workflow.defn(name="launch")

@@ -20,8 +20,9 @@ from temporalio import activity, workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.base import Model
+    from domain.records import GateRecord
     from workflows.activity_defs import declared_only
-    from workflows.models import GateRecord, Model
     from workflows.options import EMAIL, WEBHOOK
 
 

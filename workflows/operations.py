@@ -8,29 +8,17 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.base import Model
+    from domain.enums import TaskStatus
+    from domain.launch import IntegrationResult, Publication, PublishInput, SiteInput
+    from domain.project import IntegrationView, PlanUpdate, Policy, ProjectState
+    from domain.work import KpiInput, KpiOutput, Kpis, Plan, Usage
     from workflows import activity_defs as defs
     from workflows.base import SIGNAL_PLAN_UPDATED, BudgetRejected, GateClient
     from workflows.compliance_gate import check_before_publishing
     from workflows.execution import task_workflow_id
-    from workflows.models import (
-        IntegrationResult,
-        IntegrationView,
-        KpiInput,
-        KpiOutput,
-        Plan,
-        PlanUpdate,
-        ProjectState,
-        Publication,
-        PublishInput,
-        ReviewCycleInput,
-        ReviewCycleOutput,
-        SiteInput,
-        TaskRunInput,
-        TaskRunOutput,
-        TaskStatus,
-    )
     from workflows.options import INTEGRATION
-    from workflows.produce_review import ProduceReviewWorkflow
+    from workflows.produce_review import ProduceReviewWorkflow, TaskRunInput, TaskRunOutput
 
 # Added while projects were live: passed improvements of a launched project go through the
 # compliance review and are then published (site and repository); older runs replay without.
@@ -40,6 +28,30 @@ PATCH_IMPROVEMENT_COMPLIANCE = "compliance-before-improvement-publish"
 # which ended the whole project as failed; runs recorded before it replay the old failure.
 PATCH_COMPLIANCE_FAILURE_NOTED = "improvement-compliance-failure-noted"
 KEEP_PUBLISHED = 500
+
+
+# --- the workflow's input and output ---------------------------------------------------
+
+
+class ReviewCycleInput(Model):
+    project_id: str
+    project_workflow_id: str
+    goal: str
+    kpis: Kpis
+    review_number: int
+    notes: list[str] = []
+    customer_reports: list[str] = []
+    policy: Policy
+    # Set for a launched project: passed improvements are checked for compliance, then published.
+    publication: Publication | None = None
+
+
+class ReviewCycleOutput(Model):
+    summary: str
+    results: list[TaskRunOutput] = []
+    usage: Usage = Usage()
+    # The site and repository published again with this review's improvements (none: nothing published).
+    integrations: list[IntegrationResult] = []
 
 
 def publication(state: ProjectState) -> Publication | None:

@@ -9,27 +9,47 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import Field
+
+    from domain.base import Model
+    from domain.enums import GateKind, Risk, TaskStatus
+    from domain.gates import GateOutcome, GateRequest
+    from domain.project import Policy, TaskProgress
+    from domain.work import ProduceInput, ProduceOutput, ReviewInput, ReviewOutput, TaskSpec, Usage, WorkContext
     from workflows import activity_defs as defs
     from workflows.base import BudgetRejected, GateClient, LegacyBudgetRejected, RoleBudgetRejected, add_usage
-    from workflows.models import (
-        GateKind,
-        GateOutcome,
-        GateRequest,
-        ProduceInput,
-        ProduceOutput,
-        ReviewInput,
-        ReviewOutput,
-        Risk,
-        TaskProgress,
-        TaskRunInput,
-        TaskRunOutput,
-        TaskStatus,
-        Usage,
-    )
 
 # Added while projects were live: a deliverable approved with the CEO's edited text finishes with
 # that version (older runs never received one).
 PATCH_EDITED_DELIVERABLE = "deliverable-approve-with-edits"
+
+
+# --- the workflow's input and output ---------------------------------------------------
+
+
+class TaskRunInput(Model):
+    project_id: str
+    project_workflow_id: str
+    goal: str
+    task: TaskSpec
+    policy: Policy
+    guidance: str = ""
+    context: WorkContext = WorkContext()
+    # Rounds (stored versions) the task already had: a re-run's versions come after them.
+    rounds_before: int = Field(default=0, ge=0, le=1000)
+    # Ask the project about the task's role before every agent call even when `policy` names no
+    # budget for it: a routine run's policy was fixed when its schedule was made, while the
+    # project's role budgets (workflows/role_budgets.py) are the live ones.
+    ask_role_budget: bool = False
+
+
+class TaskRunOutput(Model):
+    task_id: str
+    status: TaskStatus
+    qa_score: float | None = None
+    rounds: int = 0
+    deliverable_id: int | None = None
+    summary: str = ""
 
 
 @workflow.defn(name="produce-review")

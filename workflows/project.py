@@ -29,6 +29,24 @@ with workflow.unsafe.imports_passed_through():
         has_voted,
         quorum_resolves,
     )
+    from domain.enums import DECISION_STATUS, Channel, GateKind, GateStatus, Phase, Status, TaskStatus
+    from domain.gates import DecisionResult, GateDecision, GateOutcome, GateRequest, GateView, GateVote
+    from domain.launch import IntegrationResult, SlackNotice
+    from domain.project import (
+        BusinessEvent,
+        IntegrationView,
+        PhaseMark,
+        PlanUpdate,
+        ProjectInput,
+        ProjectState,
+        RoleBudgetState,
+        RoleBudgetsUpdate,
+        SteerInstruction,
+        TaskProgress,
+        TaskView,
+    )
+    from domain.records import BudgetUpdate, DecisionRecord, DeliverableEdit, GateRecord, VoteRecord
+    from domain.work import Plan
     from workflows import activity_defs as defs
     from workflows.base import (
         BUDGET_REJECTED,
@@ -40,50 +58,12 @@ with workflow.unsafe.imports_passed_through():
         is_budget_rejected,
     )
     from workflows.describe import current_details
-    from workflows.discovery import DiscoveryWorkflow
-    from workflows.execution import FINISHED, SIGNAL_ROLE_BUDGETS, ExecutionWorkflow
+    from workflows.discovery import DiscoveryInput, DiscoveryWorkflow
+    from workflows.execution import FINISHED, SIGNAL_ROLE_BUDGETS, ExecutionInput, ExecutionWorkflow
     from workflows.ids import gate_id as make_gate_id
-    from workflows.launch import CHECKLIST, LaunchWorkflow
-    from workflows.models import (
-        DECISION_STATUS,
-        BudgetUpdate,
-        BusinessEvent,
-        Channel,
-        DecisionRecord,
-        DecisionResult,
-        DeliverableEdit,
-        DiscoveryInput,
-        ExecutionInput,
-        GateDecision,
-        GateKind,
-        GateOutcome,
-        GateRecord,
-        GateRequest,
-        GateStatus,
-        GateView,
-        GateVote,
-        IntegrationResult,
-        IntegrationView,
-        LaunchInput,
-        Phase,
-        PhaseMark,
-        Plan,
-        PlanUpdate,
-        ProjectInput,
-        ProjectState,
-        ReviewCycleInput,
-        RoleBudgetState,
-        RoleBudgetsUpdate,
-        SlackNotice,
-        Status,
-        SteerInstruction,
-        TaskProgress,
-        TaskStatus,
-        TaskView,
-        VoteRecord,
-    )
+    from workflows.launch import CHECKLIST, LaunchInput, LaunchWorkflow
     from workflows.notices import open_gate, send_gate_notices
-    from workflows.operations import OperationsReviewWorkflow, publication
+    from workflows.operations import OperationsReviewWorkflow, ReviewCycleInput, publication
     from workflows.options import NOTICE, STORE
     from workflows.projection import Projection
     from workflows.role_budgets import RoleBudgets, is_role_gate

@@ -16,7 +16,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from workflows.models import ProjectState, ReadModelUpdate
+from domain.project import ProjectState
+from domain.records import ReadModelUpdate
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

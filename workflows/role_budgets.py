@@ -24,19 +24,11 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.enums import GateKind, Risk
+    from domain.gates import GateDecision, GateRequest, GateView
+    from domain.launch import SlackNotice
+    from domain.project import MAX_ROLE_NOTICES, RoleBudgetNotice, RoleBudgetState, TaskProgress
     from workflows.base import SIGNAL_ROLE_BUDGET
-    from workflows.models import (
-        MAX_ROLE_NOTICES,
-        GateDecision,
-        GateKind,
-        GateRequest,
-        GateView,
-        Risk,
-        RoleBudgetNotice,
-        RoleBudgetState,
-        SlackNotice,
-        TaskProgress,
-    )
 
 if TYPE_CHECKING:
     from workflows.project import ProjectWorkflow

@@ -21,10 +21,13 @@ from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from domain.base import Model
+    from domain.enums import Risk
+    from domain.project import PlanUpdate, Policy
+    from domain.work import Plan, TaskSpec
     from workflows.base import SIGNAL_PLAN_UPDATED
     from workflows.execution import task_workflow_id
-    from workflows.models import Model, Plan, PlanUpdate, Policy, Risk, TaskRunInput, TaskSpec
-    from workflows.produce_review import ProduceReviewWorkflow
+    from workflows.produce_review import ProduceReviewWorkflow, TaskRunInput
 
 ROUTINE_WORKFLOW = "routine"
 ROUTINE_PREFIX = "routine-"

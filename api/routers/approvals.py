@@ -21,8 +21,9 @@ from api.schemas import (
     errors,
 )
 from api.service import gate_out
+from domain.enums import Channel, GateStatus
+from domain.gates import GateDecision, PlanEdits
 from store.tables import Project
-from workflows.models import Channel, GateDecision, GateStatus, PlanEdits
 
 router = APIRouter(prefix="/approvals", tags=["approvals"], dependencies=[ApiKey])
 

@@ -21,12 +21,14 @@ from api.domain_errors import status_for
 from api.forms import form_token, form_token_ok, read_form
 from api.routers.pages import error_page, forged_form, templates
 from api.schemas import ProjectCreate
-from boardroom.errors import DomainError
 from boardroom.role_budget_text import parse_role_budgets
 from boardroom.settings import Settings
+from domain.enums import DECISION_STATUS, AutoApprove, Channel, GateStatus
+from domain.errors import DomainError
+from domain.gates import GateDecision
+from domain.project import MAX_ROLE_BUDGETS
 from store.tables import Project
 from workflows.ids import project_id_from_gate_id
-from workflows.models import DECISION_STATUS, MAX_ROLE_BUDGETS, AutoApprove, Channel, GateDecision, GateStatus
 
 router = APIRouter(tags=["console"], include_in_schema=False, dependencies=[ApiKey], route_class=BrowserRoute)
 

@@ -26,24 +26,14 @@ from api.forms import form_token as console_form_token
 from api.markdown import render_markdown
 from api.payload_guard import PayloadTooLarge
 from approvals.tokens import TokenClaims, TokenError, ensure_unused, verify
-from boardroom.errors import DomainError
 from boardroom.settings import Settings
+from domain.enums import DECISION_STATUS, Channel, GateKind, GateStatus, Phase
+from domain.errors import DomainError
+from domain.gates import GateDecision, GateView
+from domain.project import Cost, PhaseMark, ProjectState
+from domain.work import Plan, Question
 from store.tables import Document, Gate, Project, Review, Vote
 from workflows.ids import project_id_from_gate_id
-from workflows.models import (
-    DECISION_STATUS,
-    Channel,
-    Cost,
-    GateDecision,
-    GateKind,
-    GateStatus,
-    GateView,
-    Phase,
-    PhaseMark,
-    Plan,
-    ProjectState,
-    Question,
-)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES)

@@ -21,7 +21,8 @@ from api.schemas import (
     SteerIn,
     errors,
 )
-from workflows.models import Phase, RoleBudgetState, Status
+from domain.enums import Phase, Status
+from domain.project import RoleBudgetState
 
 router = APIRouter(prefix="/projects", tags=["projects"], dependencies=[ApiKey])
 

@@ -45,10 +45,10 @@ from api.domain_errors import status_for
 from api.forms import form_token, form_token_ok, read_form
 from api.routers.pages import error_page, forged_form, templates
 from api.schemas import Input, errors
-from boardroom.errors import Conflict, DomainError, Invalid, NotFound
 from boardroom.settings import Settings
+from domain.enums import Phase, Risk, Status
+from domain.errors import Conflict, DomainError, Invalid, NotFound
 from store.tables import Project
-from workflows.models import Phase, Risk, Status
 from workflows.routine import (
     MAX_CRITERIA,
     MAX_CRITERION,

@@ -23,9 +23,10 @@ from slack_sdk.webhook import WebhookClient
 from api import readmodel, service
 from api.schemas import SlackAck, errors
 from approvals.slack_blocks import SlackAction, decided_blocks, decided_text, parse_block_action
-from boardroom.errors import Conflict, DomainError
 from boardroom.settings import Settings
-from workflows.models import Channel, GateDecision, GateStatus
+from domain.enums import Channel, GateStatus
+from domain.errors import Conflict, DomainError
+from domain.gates import GateDecision
 
 router = APIRouter(prefix="/slack", tags=["slack"])
 log = logging.getLogger("boardroom.slack")

@@ -32,9 +32,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.payload_guard import PayloadTooLarge, check_payloads
+from domain.project import BusinessEvent
 from store.tables import BusinessEventRecord, IntegrationRecord, Project
 from workflows.ids import project_workflow_id
-from workflows.models import BusinessEvent
 from workflows.project import ProjectWorkflow
 
 log = logging.getLogger(__name__)

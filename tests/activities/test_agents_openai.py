@@ -16,6 +16,8 @@ from activities.agents import AgentActivities
 from activities.llm import DeliverableOut, FileOut, IssueOut, KpiOut, QuestionsOut, ReviewOut
 from activities.usage import DEFAULT_PRICES
 from boardroom.settings import Settings
+from domain.enums import Risk
+from domain.work import InterviewInput, KpiInput, Kpis, ProduceInput, ProduceOutput, ReviewInput, TaskSpec
 from tests.activities.helpers import API_KEY, GOAL, activity_env, documents, reviews, usage_rows
 from tests.fakes.openai_server import (
     FakeOpenAI,
@@ -25,16 +27,6 @@ from tests.fakes.openai_server import (
     chat_completion,
     rate_limited,
     server_error,
-)
-from workflows.models import (
-    InterviewInput,
-    KpiInput,
-    Kpis,
-    ProduceInput,
-    ProduceOutput,
-    ReviewInput,
-    Risk,
-    TaskSpec,
 )
 
 
@@ -416,7 +408,7 @@ def test_model_choice_role_override_then_catalog_then_openai_model(settings: Set
 
 
 def test_bad_role_models_and_missing_key_fail_at_construction(settings: Settings) -> None:
-    from boardroom.errors import ConfigError
+    from domain.errors import ConfigError
 
     openai_on = settings.model_copy(update={"agent_provider": "openai", "openai_api_key": API_KEY})
     with pytest.raises(ConfigError, match="unknown roles: wizard"):

@@ -8,11 +8,11 @@ from temporalio.exceptions import ApplicationError
 from activities.agents import AgentActivities
 from activities.llm import DeliverableOut
 from activities.usage import DEFAULT_PRICES, Price, PriceTable, parse_prices
-from boardroom.errors import ConfigError
 from boardroom.settings import Settings
+from domain.errors import ConfigError
+from domain.work import ProduceInput, TaskSpec
 from tests.activities.helpers import GOAL, activity_env, add_project, add_usage, usage_rows
 from tests.fakes.openai_server import FakeOpenAI, chat_completion
-from workflows.models import ProduceInput, TaskSpec
 
 TASK = TaskSpec(
     id="landing", title="Landing page", role="web-developer", deliverable_kind="code", acceptance_criteria=["Price"]

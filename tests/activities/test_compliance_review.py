@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from activities.compliance_review import review_documents
 from boardroom.settings import DEFAULT_FORBIDDEN_CLAIMS
+from domain.launch import MAX_COMPLIANCE_FINDINGS, MAX_COMPLIANCE_SUMMARY_CHARS, ComplianceReport
 from store.tables import Document
-from workflows.models import MAX_COMPLIANCE_FINDINGS, MAX_COMPLIANCE_SUMMARY_CHARS, ComplianceReport
 
 PAGE = (
     '<!doctype html><html><head><link rel="stylesheet" href="style.css"></head><body><h1>Mugs</h1>'

@@ -10,12 +10,12 @@ from activities.agents import AgentActivities
 from activities.integrations import IntegrationActivities
 from activities.llm import ComplianceFindingOut, ComplianceOut
 from boardroom.settings import Settings
+from domain.launch import ComplianceInput, ComplianceReport
 from store.db import session_scope
 from store.tables import Document
 from tests.activities.helpers import activity_env, add_project, usage_rows
 from tests.activities.test_compliance_review import site
 from tests.fakes.openai_server import FakeOpenAI, chat_completion, server_error
-from workflows.models import ComplianceInput, ComplianceReport
 
 KINDS = {"pricing": "pricing", "website": "code", "launch-content": "content"}
 CLAIM = "Our mugs keep coffee hot for 24 hours."

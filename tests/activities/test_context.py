@@ -8,9 +8,7 @@ from activities.context import PREVIOUS_CHARS, UPSTREAM_CHARS, load_brief, share
 from activities.llm import DeliverableOut, ReviewOut
 from activities.site import BUY_BUTTON
 from boardroom.settings import Settings
-from tests.activities.helpers import GOAL, activity_env
-from tests.fakes.openai_server import FakeOpenAI, chat_completion
-from workflows.models import (
+from domain.work import (
     MAX_ANSWER_CHARS,
     MAX_ANSWERS,
     Offer,
@@ -20,6 +18,8 @@ from workflows.models import (
     UpstreamRef,
     WorkContext,
 )
+from tests.activities.helpers import GOAL, activity_env
+from tests.fakes.openai_server import FakeOpenAI, chat_completion
 
 SITE = TaskSpec(
     id="website",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from activities.offer import derive_offer, goal_kind, parse_amount, parse_price, reconcile_offer
-from workflows.models import GoalKind, Offer
+from domain.enums import GoalKind
+from domain.work import Offer
 
 
 @pytest.mark.parametrize(

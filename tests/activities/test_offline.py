@@ -13,8 +13,8 @@ from activities.offline import MAX_OFFLINE_SCORE, OFFLINE_LABEL
 from activities.planning import validate_plan
 from activities.site import BUY_BUTTON
 from boardroom.settings import Settings
-from tests.activities.helpers import GOAL, activity_env, documents, reviews, usage_rows
-from workflows.models import (
+from domain.enums import Risk
+from domain.work import (
     InterviewInput,
     KpiInput,
     Kpis,
@@ -23,11 +23,11 @@ from workflows.models import (
     ProduceInput,
     ResearchInput,
     ReviewInput,
-    Risk,
     TaskSpec,
     TeamInput,
     WorkContext,
 )
+from tests.activities.helpers import GOAL, activity_env, documents, reviews, usage_rows
 
 
 @pytest.fixture

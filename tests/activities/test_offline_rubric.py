@@ -18,24 +18,23 @@ from activities.planning import topological_order
 from activities.rubric import sections
 from activities.site import BUY_BUTTON, site_problems, visible_text
 from boardroom.settings import Settings
-from store.tables import Document
-from tests.activities.helpers import activity_env, documents
-from workflows.execution import task_context
-from workflows.models import (
-    ExecutionInput,
+from domain.enums import TaskStatus
+from domain.project import Policy
+from domain.work import (
     InterviewInput,
     Plan,
     PlanInput,
-    Policy,
     ProduceInput,
     ResearchInput,
     ReviewInput,
     ReviewOutput,
-    TaskRunOutput,
     TaskSpec,
-    TaskStatus,
     WorkContext,
 )
+from store.tables import Document
+from tests.activities.helpers import activity_env, documents
+from workflows.execution import ExecutionInput, task_context
+from workflows.produce_review import TaskRunOutput
 
 MUGS = "Sell handmade ceramic mugs online"
 MUG_ANSWERS = {

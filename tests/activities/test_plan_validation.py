@@ -9,9 +9,9 @@ from activities.agents import AgentActivities
 from activities.llm import OfferOut, PlanOut, TaskOut
 from activities.planning import PlanValidationError, find_cycle, topological_order, validate_plan
 from boardroom.settings import Settings
+from domain.work import Plan, PlanInput, TaskSpec
 from tests.activities.helpers import GOAL, activity_env
 from tests.fakes.openai_server import FakeOpenAI, chat_completion
-from workflows.models import Plan, PlanInput, TaskSpec
 
 
 def t(tid: str, *deps: str, role: str = "market-researcher", kind: str = "research") -> TaskSpec:

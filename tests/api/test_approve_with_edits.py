@@ -15,12 +15,12 @@ from temporalio.testing import WorkflowEnvironment
 from api.forms import form_token
 from api.service import project_input
 from boardroom.settings import Settings
+from domain.gates import GateDecision, PlanEdits, TaskEdit
 from store.db import session_scope
 from store.tables import Project
 from tests.api.conftest import AppClient
 from tests.api.test_lifecycle import pending_gate, worker
 from tests.waiting import eventually
-from workflows.models import GateDecision, PlanEdits, TaskEdit
 from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.timeout(240)

@@ -10,10 +10,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.service import project_id_for
 from boardroom.settings import Settings
+from domain.enums import GateStatus
+from domain.project import ProjectState
 from tests.api.conftest import AppClient, Seed
 from tests.api.test_lifecycle import pending_gate, worker
 from tests.api.test_slack import signed
-from workflows.models import GateStatus, ProjectState
 from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.timeout(180)

@@ -12,11 +12,12 @@ from datetime import timedelta
 import httpx
 
 from activities.site import broken_local_links, placeholders
+from domain.enums import Phase, Status, TaskStatus
+from domain.project import ProjectState, TaskView
 from store.db import session_scope
 from store.tables import Document
 from tests.api.conftest import AppClient, Seed, now
 from tests.site_files import LEGACY_DRAFT, NOT_LIVE_BUY, SITE
-from workflows.models import Phase, ProjectState, Status, TaskStatus, TaskView
 
 PID = "p-work00000001"
 CSP = (

@@ -1,4 +1,4 @@
-"""The one mapping from domain errors (boardroom.errors) to HTTP: every kind answers its status
+"""The one mapping from domain errors (domain.errors) to HTTP: every kind answers its status
 with `{"detail": message}` through the real app's handler, the workflow's rejection types come
 back as their domain errors, and the service's refusals reach callers unchanged."""
 
@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from boardroom.errors import (
+from boardroom.settings import Settings
+from domain.errors import (
     AlreadyDecided,
     AlreadyVoted,
     ApproverNotAllowed,
@@ -20,7 +21,6 @@ from boardroom.errors import (
     UnknownGate,
     rejection,
 )
-from boardroom.settings import Settings
 from tests.api.conftest import AppClient, Seed, running_app
 
 EXPECTED: list[tuple[type[DomainError], int]] = [

@@ -11,9 +11,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from boardroom.settings import Settings
+from domain.enums import GateStatus
+from domain.project import ProjectState
 from tests.api.conftest import AppClient, Seed
 from tests.api.test_lifecycle import pending_gate, worker
-from workflows.models import GateStatus, ProjectState
 from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.timeout(180)

@@ -14,14 +14,16 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from boardroom.errors import ConfigError
 from boardroom.settings import Settings, load_settings
+from domain.enums import Channel, GateStatus
+from domain.errors import ConfigError
+from domain.gates import GateDecision, GateView
+from domain.project import ProjectState
 from tests.api.conftest import AppClient
 from tests.api.test_lifecycle import eventually, pending_gate, worker
 from tests.api.test_slack import block_action, form, signed
 from tests.fakes.server import Reply
 from tests.fakes.slack_server import FakeSlack
-from workflows.models import Channel, GateDecision, GateStatus, GateView, ProjectState
 from workflows.project import PATCH_EXTERNAL_DECISIONS, ProjectWorkflow
 
 pytestmark = pytest.mark.timeout(180)

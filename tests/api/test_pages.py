@@ -7,8 +7,9 @@ from datetime import timedelta
 from api import links
 from approvals.tokens import mint
 from boardroom.settings import Settings
+from domain.enums import Phase, Status, TaskStatus
+from domain.project import Cost, PhaseMark, ProjectState, TaskView
 from tests.api.conftest import AppClient, Seed, now
-from workflows.models import Cost, Phase, PhaseMark, ProjectState, Status, TaskStatus, TaskView
 
 
 def _link(settings: Settings, gate) -> str:  # type: ignore[no-untyped-def]

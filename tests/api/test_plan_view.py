@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from api.plan_view import shown_plan_summary
 from api.schemas import DecisionLogOut
 from approvals.edits import apply_plan_edits, describe_plan_edits
-from workflows.models import GateKind, GateStatus, GateView, Plan, PlanEdits, TaskEdit, TaskSpec
+from domain.enums import GateKind, GateStatus
+from domain.gates import GateView, PlanEdits, TaskEdit
+from domain.work import Plan, TaskSpec
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

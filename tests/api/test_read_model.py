@@ -6,19 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from api import links
 from boardroom.settings import Settings
+from domain.enums import GateKind, Phase, Status, TaskStatus
+from domain.gates import GateView
+from domain.project import Cost, PhaseMark, ProjectState, TaskView
+from domain.work import Kpis
 from tests.api.conftest import AppClient, Seed, now
-from workflows.models import (
-    Cost,
-    GateKind,
-    GateView,
-    Kpis,
-    Phase,
-    PhaseMark,
-    ProjectState,
-    Status,
-    TaskStatus,
-    TaskView,
-)
 
 
 async def test_list_projects_paginates_and_filters(offline_api: AppClient, seed: Seed) -> None:

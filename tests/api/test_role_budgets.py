@@ -10,11 +10,11 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from boardroom.settings import Settings
+from domain.project import MAX_ROLE_BUDGETS
 from tests.api.conftest import AppClient
 from tests.api.test_cli_client import cli, serve
 from tests.api.test_console import token_in
 from tests.api.test_lifecycle import eventually, worker
-from workflows.models import MAX_ROLE_BUDGETS
 
 pytestmark = pytest.mark.timeout(180)
 

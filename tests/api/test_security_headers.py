@@ -11,8 +11,10 @@ import httpx
 from api import links
 from api.middleware import PAGE_CSP
 from boardroom.settings import Settings
+from domain.enums import Phase
+from domain.project import ProjectState
+from domain.work import Plan
 from tests.api.conftest import AppClient, Seed
-from workflows.models import Phase, Plan, ProjectState
 
 TRACKER = "https://tracker.example/pixel.png?leak=secret"
 PLANTED = f"Our plan ![launch chart]({TRACKER}) and ![inline](data:image/png;base64,iVBORw0KGgo=)"

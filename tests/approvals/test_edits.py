@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from approvals.edits import apply_plan_edits, deliverable_edit_problem, describe_plan_edits, plan_edits_problem
-from workflows.models import MAX_EDIT_DELIVERABLE_CHARS, MAX_EDIT_TASKS, Plan, PlanEdits, Risk, TaskEdit, TaskSpec
+from domain.enums import Risk
+from domain.gates import MAX_EDIT_DELIVERABLE_CHARS, MAX_EDIT_TASKS, PlanEdits, TaskEdit
+from domain.work import Plan, TaskSpec
 
 
 def plan() -> Plan:

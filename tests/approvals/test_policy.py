@@ -16,7 +16,7 @@ from approvals.policy import (
     quorum_resolves,
     reminder_due,
 )
-from workflows.models import AutoApprove, GateKind, Risk
+from domain.enums import AutoApprove, GateKind, Risk
 
 A, R, K = AutoApprove, Risk, GateKind
 

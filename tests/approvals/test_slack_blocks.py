@@ -13,7 +13,9 @@ from approvals.slack_blocks import (
     gate_text,
     parse_block_action,
 )
-from workflows.models import GateKind, GateStatus, GateView, Question, Risk
+from domain.enums import GateKind, GateStatus, Risk
+from domain.gates import GateView
+from domain.work import Question
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -20,7 +20,8 @@ from bench.bare_workflows import (
 )
 from bench.histories import Actions, RunInfo, Scheduled, summarise, task_id_of
 from bench.throughput import bare_shape
-from workflows.models import Plan, ProjectState, TaskSpec
+from domain.project import ProjectState
+from domain.work import Plan, TaskSpec
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 

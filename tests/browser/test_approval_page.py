@@ -13,9 +13,9 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from playwright.async_api import Error as PlaywrightError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.project import ProjectState
 from tests.browser.conftest import Stack
 from tests.waiting import eventually
-from workflows.models import ProjectState
 from workflows.project import ProjectWorkflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]

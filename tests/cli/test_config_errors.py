@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from boardroom.devstack import load_devstack
-from boardroom.errors import ConfigError
 from boardroom.settings import load_settings
+from domain.errors import ConfigError
 
 BOARDROOM = [sys.executable, "-m", "boardroom.cli"]
 

@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.health import PingInput
 from boardroom.client import connect, tls_config
 from boardroom.devstack import REPO_ROOT, load_devstack
-from boardroom.errors import ConfigError
 from boardroom.settings import load_dev_stack_settings, load_settings
+from domain.errors import ConfigError
 from workers.schedules import ensure_digest_schedule
 from workers.worker import create_worker
 from workflows.smoke import SmokeWorkflow

@@ -12,8 +12,8 @@ from datetime import timedelta
 
 from temporalio import workflow
 
+from domain.project import ProjectInput, ProjectState
 from workflows import project
-from workflows.models import ProjectInput, ProjectState
 
 
 @workflow.defn(name="project")

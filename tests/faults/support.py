@@ -15,6 +15,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 from activities.integrations import repo_name
+from domain.enums import AutoApprove, GateStatus, Phase, Status
+from domain.project import Policy, ProjectInput, ProjectState
 from store.db import get_engine, session_scope
 from store.tables import Decision, Document, IntegrationRecord, Review, UsageRecord
 from tests.fakes.github_server import FakeGitHub
@@ -23,7 +25,6 @@ from tests.fakes.stripe_server import FakeStripe
 from tests.stack import DONE, PLAN_TASKS, ScriptedLLM, Stack, planned_tasks
 from tests.waiting import eventually
 from workflows.ids import project_workflow_id
-from workflows.models import AutoApprove, GateStatus, Phase, Policy, ProjectInput, ProjectState, Status
 from workflows.project import ProjectWorkflow
 
 # The agent activities that record usage (assemble_team is a catalog lookup, no LLM call).

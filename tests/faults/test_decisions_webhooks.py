@@ -18,12 +18,13 @@ import pytest
 import stripe
 from sqlmodel import select
 
+from domain.enums import Channel, GateStatus
+from domain.gates import GateDecision
 from store.db import session_scope
 from store.tables import BusinessEventRecord
 from tests.faults.support import GATES, Fakes, assert_undisturbed_end_state
 from tests.stack import SECRETS, Stack, _until, in_operations, wait_state
 from workflows.ids import project_workflow_id
-from workflows.models import Channel, GateDecision, GateStatus
 from workflows.project import ProjectWorkflow
 
 # A whole stack in processes (dev server, API, workers): slow under load; the guard only catches hangs.

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from domain.enums import Phase
 from tests.faults.support import Fakes, assert_undisturbed_end_state, project_workflow_ids, retried_attempts, start
 from tests.stack import Stack, _until, in_operations, still_running, wait_state
-from workflows.models import Phase
 
 # A whole stack in processes (dev server, API, workers): slow under load; the guard only catches hangs.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

@@ -12,9 +12,9 @@ import time
 import pytest
 from temporalio.api.enums.v1 import EventType
 
+from domain.enums import Phase
 from tests.faults.support import Fakes, assert_undisturbed_end_state, project_workflow_ids, start
 from tests.stack import Proc, Stack, _until, in_operations, wait_state
-from workflows.models import Phase
 
 # A whole stack in processes (dev server, API, workers): slow under load; the guard only catches hangs.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import BusinessEvent
+    from domain.project import BusinessEvent
 
 
 @workflow.defn(name="project")

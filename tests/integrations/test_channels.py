@@ -26,16 +26,18 @@ from approvals.webhook_signing import (
     signature,
     verify_webhook,
 )
-from boardroom.errors import ConfigError
 from boardroom.logs import secret_values
 from boardroom.settings import Settings, load_settings
+from domain.enums import GateKind, Risk
+from domain.errors import ConfigError
+from domain.records import GateRecord
+from domain.work import Question
 from store.db import session_scope
 from store.tables import Gate
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.smtp_server import FakeSMTP, free_port
 from tests.fakes.webhook_receiver import FakeReceiver
 from tests.integrations.test_gate_notifier import PROJECT, add_project, plan_gate, record
-from workflows.models import GateKind, GateRecord, Question, Risk
 from workflows.notices import GateChannels, NotifyChannel
 
 pytestmark = pytest.mark.timeout(60)

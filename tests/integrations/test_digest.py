@@ -19,8 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from approvals.tokens import verify
 from boardroom.devstack import DevStackConfig
-from boardroom.errors import ConfigError
 from boardroom.settings import Settings
+from domain.errors import ConfigError
 from store.db import session_scope
 from store.tables import Gate, Project
 from tests.fakes.slack_server import FakeSlack

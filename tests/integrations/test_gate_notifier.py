@@ -19,6 +19,11 @@ from api import links, service
 from approvals.slack_blocks import ACTION_APPROVE, ACTION_OPEN, ACTION_REJECT
 from approvals.tokens import verify
 from boardroom.settings import Settings
+from domain.enums import GateKind, Risk
+from domain.gates import GateView
+from domain.project import Policy
+from domain.records import GateRecord
+from domain.work import Question
 from store.db import session_scope
 from store.tables import Gate, Project
 from tests.fakes.slack_server import FakeSlack
@@ -26,7 +31,6 @@ from tests.workflows.helpers import cancel_and_wait, next_gate, start_project, w
 from workers.worker import create_worker
 from workflows.ids import gate_id as make_gate_id
 from workflows.ids import project_workflow_id
-from workflows.models import GateKind, GateRecord, GateView, Policy, Question, Risk
 
 PROJECT = "p-notify0001"
 CHANNEL = "#launches"

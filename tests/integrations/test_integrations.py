@@ -23,12 +23,13 @@ from activities.integrations import (
     repo_name,
 )
 from boardroom.settings import Settings
+from domain.launch import IntegrationResult, PublishInput, ValidateLaunchInput
+from domain.work import Offer
 from store.db import session_scope
 from store.tables import Document, IntegrationRecord
 from tests.fakes.github_server import FakeGitHub, blob_sha
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.stripe_server import FakeStripe
-from workflows.models import IntegrationResult, Offer, PublishInput, ValidateLaunchInput
 
 PROJECT = "p-7f3a"
 

@@ -15,6 +15,7 @@ from temporalio.worker import Replayer
 from activities.site import broken_local_links, payment_links, placeholders
 from boardroom.client import data_converter
 from boardroom.settings import Settings
+from domain.enums import Phase, TaskStatus
 from store.db import session_scope
 from store.tables import Document
 from tests.fakes.stripe_server import FakeStripe
@@ -22,7 +23,6 @@ from tests.integrations.test_publish import clone
 from tests.workflows.helpers import approve_until, cancel_and_wait, start_project
 from workers.worker import create_worker, workflows
 from workflows.launch import CHECKLIST, PATCH_SITE_BEFORE_PUBLISH
-from workflows.models import Phase, TaskStatus
 
 pytestmark = [
     pytest.mark.timeout(300),

@@ -20,11 +20,12 @@ from temporalio.testing import WorkflowEnvironment
 from approvals.tokens import verify
 from approvals.webhook_signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from boardroom.settings import Settings
+from domain.enums import Phase, Status
+from domain.project import Policy, ProjectState
 from tests.fakes.smtp_server import FakeSMTP
 from tests.fakes.webhook_receiver import FakeReceiver
 from tests.workflows.helpers import activity_names, cancel_and_wait, decide, next_gate, start_project, wait_for
 from workers.worker import create_worker
-from workflows.models import Phase, Policy, ProjectState, Status
 from workflows.project import PATCH_GATE_NOTIFY, ProjectWorkflow
 
 pytestmark = pytest.mark.timeout(180)

@@ -16,10 +16,12 @@ from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from boardroom.settings import Settings
+from domain.enums import AutoApprove, Phase, Status
+from domain.launch import IntegrationResult
+from domain.project import Policy, ProjectState
 from tests.fakes.slack_server import FakeSlack
 from tests.workflows.helpers import WAIT_S, approve_until, cancel_and_wait, decide, next_gate, start_project, wait_for
 from workers.worker import create_worker
-from workflows.models import AutoApprove, IntegrationResult, Phase, Policy, ProjectState, Status
 from workflows.project import PATCH_PHASE_NOTICE, ProjectWorkflow
 
 Handle = WorkflowHandle[ProjectWorkflow, ProjectState]

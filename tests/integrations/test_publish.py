@@ -14,13 +14,13 @@ from sqlmodel import col, select
 from activities.integrations import IntegrationActivities, repo_name
 from activities.site import broken_local_links, payment_links, placeholders
 from boardroom.settings import Settings
+from domain.launch import IntegrationResult, PublishInput, SiteInput, ValidateLaunchInput
 from store.db import session_scope
 from store.tables import Document
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.stripe_server import FakeStripe
 from tests.integrations.test_integrations import PROJECT, activity_env, publish_input, records
 from tests.site_files import LEGACY_DRAFT, NOT_LIVE_BUY, SITE
-from workflows.models import IntegrationResult, PublishInput, SiteInput, ValidateLaunchInput
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 

@@ -17,21 +17,15 @@ from temporalio.worker import Worker
 from activities.agents import AgentActivities
 from activities.llm import KpiOut
 from boardroom.settings import Settings
+from domain.enums import GateStatus
+from domain.project import Policy, ProjectState
+from domain.work import KpiInput, KpiOutput, Kpis
 from tests.activities.helpers import API_KEY, activity_env
 from tests.api.conftest import running_app
 from tests.api.test_lifecycle import eventually, pending_gate, worker
 from tests.fakes.openai_server import FakeOpenAI, chat_completion
 from tests.integrations.test_webhooks import add_github_record, github_event, github_headers
-from workflows.models import (
-    GateStatus,
-    KpiInput,
-    KpiOutput,
-    Kpis,
-    Policy,
-    ProjectState,
-    ReviewCycleInput,
-)
-from workflows.operations import OperationsReviewWorkflow
+from workflows.operations import OperationsReviewWorkflow, ReviewCycleInput
 from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.timeout(180)

@@ -30,11 +30,11 @@ from temporalio.worker import Worker
 from api.routers import webhooks
 from boardroom.client import data_converter
 from boardroom.settings import Settings
+from domain.project import BusinessEvent
 from store.db import get_engine, session_scope
 from store.tables import BusinessEventRecord, IntegrationRecord, Project
 from tests.integrations.project_stub import RecordingProjectWorkflow
 from workflows.ids import project_workflow_id
-from workflows.models import BusinessEvent
 
 
 def make_app(settings: Settings, client: Client) -> FastAPI:

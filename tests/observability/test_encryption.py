@@ -20,12 +20,13 @@ from boardroom.client import connect, data_converter
 from boardroom.codec import ENCODING, EncryptionCodec
 from boardroom.logs import secret_values
 from boardroom.settings import Settings
+from domain.enums import AutoApprove, Phase
+from domain.project import Policy, ProjectInput
 from tests.api.conftest import running_app
 from tests.observability.failing import FailingWorkflow, refuse
 from tests.observability.helpers import b64, cli_show, encoding, find_leaks, payload_dicts, visible_bytes
 from tests.workflows.helpers import cancel_and_wait, start_project, wait_for
 from workers.worker import create_worker, workflows
-from workflows.models import AutoApprove, Phase, Policy, ProjectInput
 
 pytestmark = pytest.mark.timeout(240)
 

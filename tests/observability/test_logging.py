@@ -14,10 +14,12 @@ import pytest
 from boardroom.client import connect
 from boardroom.logs import REDACTED, remove_logging, secret_values, setup_logging
 from boardroom.settings import Settings
+from domain.enums import AutoApprove, Phase
+from domain.gates import GateDecision
+from domain.project import BusinessEvent, Policy
 from tests.observability.helpers import find_leaks, visible_bytes, workflow_tree
 from tests.workflows.helpers import cancel_and_wait, start_project, wait_for
 from workers.worker import create_worker
-from workflows.models import AutoApprove, BusinessEvent, GateDecision, Phase, Policy
 from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.timeout(180)

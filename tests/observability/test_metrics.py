@@ -11,13 +11,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from boardroom.client import connect
-from boardroom.errors import ConfigError
 from boardroom.observability import metric_value, start_worker_metrics
 from boardroom.settings import Settings
+from domain.enums import Phase
+from domain.errors import ConfigError
+from domain.project import BusinessEvent
 from tests.api.conftest import running_app
 from tests.workflows.helpers import approve_until, cancel_and_wait, start_project
 from workers.worker import create_worker
-from workflows.models import BusinessEvent, Phase
 from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.timeout(180)

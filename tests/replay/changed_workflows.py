@@ -9,16 +9,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import (
-        ProjectInput,
-        ProjectState,
-        ReviewInput,
-        ReviewOutput,
-        TaskRunInput,
-        TaskRunOutput,
-        TaskStatus,
-    )
-    from workflows.produce_review import ProduceReviewWorkflow
+    from domain.enums import TaskStatus
+    from domain.project import ProjectInput, ProjectState
+    from domain.work import ReviewInput, ReviewOutput
+    from workflows.produce_review import ProduceReviewWorkflow, TaskRunInput, TaskRunOutput
     from workflows.project import ProjectWorkflow
 
 

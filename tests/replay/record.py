@@ -21,11 +21,12 @@ from activities.health import PingInput
 from boardroom.client import data_converter
 from boardroom.devstack import load_devstack
 from boardroom.settings import load_settings
+from domain.enums import Phase
+from domain.project import BusinessEvent, Policy
 from store.db import migrate
 from tests.conftest import binary, search_attribute_keys
 from tests.workflows.helpers import approve_until, decide, next_gate, start_project, wait_for
 from workers.worker import create_worker
-from workflows.models import BusinessEvent, Phase, Policy
 from workflows.project import ProjectWorkflow
 from workflows.routine import RoutineInput, RoutineWorkflow
 from workflows.smoke import SmokeWorkflow

@@ -24,20 +24,13 @@ from temporalio.testing import WorkflowEnvironment
 from boardroom.client import data_converter
 from boardroom.devstack import load_devstack
 from boardroom.settings import load_settings
+from domain.enums import Channel, GateStatus, Risk
+from domain.gates import GateDecision, PlanEdits, TaskEdit
+from domain.project import Policy, ProjectState
 from store.db import migrate
 from tests.conftest import binary, search_attribute_keys
 from tests.workflows.helpers import next_gate, start_project, wait_for
 from workers.worker import create_worker
-from workflows.models import (
-    Channel,
-    GateDecision,
-    GateStatus,
-    PlanEdits,
-    Policy,
-    ProjectState,
-    Risk,
-    TaskEdit,
-)
 from workflows.project import ProjectWorkflow
 
 OUT = Path(__file__).resolve().parent.parent / "histories" / "edits"

@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from boardroom.client import data_converter
 from boardroom.devstack import load_devstack
 from boardroom.settings import load_settings
+from domain.project import Policy
 from store.db import migrate
 from tests.conftest import binary, search_attribute_keys
 from tests.fakes.smtp_server import FakeSMTP
@@ -28,7 +29,6 @@ from tests.fakes.webhook_receiver import FakeReceiver
 from tests.workflows.helpers import decide, next_gate, start_project
 from workers.schedules import ensure_digest_schedule, run_digest_now
 from workers.worker import create_worker
-from workflows.models import Policy
 
 OUT = Path(__file__).resolve().parent.parent / "histories" / "notify"
 

@@ -16,7 +16,7 @@ from workers.worker import PASSTHROUGH_MODULES
 
 
 async def test_strict_replay_catches_what_the_pass_through_lets_by(dev_env: WorkflowEnvironment) -> None:
-    assert "workflows" in PASSTHROUGH_MODULES
+    assert "workflows" in PASSTHROUGH_MODULES and "domain" in PASSTHROUGH_MODULES
     passed_through = SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules("tests.replay.clock_workflow")
     )

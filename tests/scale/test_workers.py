@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from temporalio.api.enums.v1 import EventType
 
+from domain.enums import AutoApprove, Phase
+from domain.project import Policy, ProjectInput
 from tests.stack import DONE, ScriptedLLM, Stack, _until, in_operations, planned_tasks, running_stack, wait_state
 from workflows.ids import project_workflow_id
-from workflows.models import AutoApprove, Phase, Policy, ProjectInput
 from workflows.project import ProjectWorkflow
 
 # A whole stack in processes (dev server, API, workers): slow under load; the guard only catches hangs.

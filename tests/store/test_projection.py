@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from activities.store import StoreActivities
 from boardroom.settings import Settings
+from domain.enums import Phase, Status
+from domain.project import ProjectState
+from domain.records import ReadModelUpdate
 from store.db import session_scope
 from store.projection import VERSIONS_KEY
 from store.tables import Project
-from workflows.models import Phase, ProjectState, ReadModelUpdate, Status
 from workflows.projection import Projection, sequence
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)

@@ -14,12 +14,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.health import PingInput
 from boardroom.settings import Settings
+from domain.enums import Phase
 from store.db import session_scope
 from store.tables import Project
 from tests.stack import running_stack
 from tests.workflows.helpers import approve_until, cancel_and_wait, start_project
 from workers.worker import create_worker, registrations
-from workflows.models import Phase
 from workflows.smoke import SmokeWorkflow
 
 WORKFLOWS_ID = "boardroom-test-workflows-role"

@@ -12,17 +12,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
+from domain.enums import Channel, GateStatus, Phase
+from domain.gates import GateDecision, GateView
+from domain.project import Policy, ProjectInput, ProjectState
 from workflows.ids import project_workflow_id
-from workflows.models import (
-    Channel,
-    GateDecision,
-    GateStatus,
-    GateView,
-    Phase,
-    Policy,
-    ProjectInput,
-    ProjectState,
-)
 from workflows.project import ProjectWorkflow
 
 # A bound that only guards against hangs; the lifecycles themselves take seconds.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import ProjectInput, ProjectState
+    from domain.project import ProjectInput, ProjectState
     from workflows.project import ProjectWorkflow
 
 

@@ -19,6 +19,9 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from boardroom.settings import Settings
+from domain.enums import Channel, GateKind, GateStatus, Phase, Risk, Status, TaskStatus
+from domain.gates import GateDecision, GateView
+from domain.project import Policy, ProjectState, SteerInstruction
 from store.db import session_scope
 from store.tables import Decision, Project, UsageRecord
 from tests.waiting import eventually
@@ -33,20 +36,6 @@ from tests.workflows.helpers import (
     wait_for,
 )
 from workers.worker import create_worker
-from workflows.models import (
-    Channel,
-    GateDecision,
-    GateKind,
-    GateStatus,
-    GateView,
-    Phase,
-    Policy,
-    ProjectState,
-    Risk,
-    Status,
-    SteerInstruction,
-    TaskStatus,
-)
 from workflows.project import ProjectWorkflow
 
 Handle = WorkflowHandle[ProjectWorkflow, ProjectState]

@@ -18,6 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from boardroom.settings import Settings
+from domain.enums import GateKind, Phase, Status
+from domain.gates import GateView
+from domain.launch import ComplianceInput, ComplianceReport
+from domain.project import Policy, ProjectState
 from store.db import session_scope
 from store.tables import Decision, Document
 from tests.workflows.helpers import (
@@ -33,16 +37,6 @@ from tests.workflows.helpers import (
     wait_for,
 )
 from workers.worker import activities, create_worker, workflow_runner, workflows
-from workflows.models import (
-    ComplianceInput,
-    ComplianceReport,
-    GateKind,
-    GateView,
-    Phase,
-    Policy,
-    ProjectState,
-    Status,
-)
 from workflows.project import ProjectWorkflow
 
 CLAIM_GOAL = 'Sell "Guaranteed Results Coaching" sessions online'

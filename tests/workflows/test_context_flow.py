@@ -13,6 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.site import BUY_BUTTON, site_problems, visible_text
 from boardroom.settings import Settings
+from domain.enums import AutoApprove, Phase, TaskStatus
+from domain.gates import GateDecision
+from domain.project import Policy
+from domain.work import ProduceInput
 from store.db import session_scope
 from store.tables import Document, Review
 from tests.fakes.openai_server import RecordedRequest, Reply, chat_completion
@@ -26,7 +30,6 @@ from tests.workflows.helpers import (
     wait_for,
 )
 from workers.worker import create_worker
-from workflows.models import AutoApprove, GateDecision, Phase, Policy, ProduceInput, TaskStatus
 from workflows.project import ProjectWorkflow
 
 MUG_ANSWERS = {

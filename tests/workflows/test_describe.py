@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from domain.enums import GateKind, Risk
+from domain.gates import GateView
+from domain.project import Policy, ProjectInput, ProjectState
+from domain.work import ProduceInput, Question, TaskSpec
 from workflows.describe import (
     DETAILED_GATES,
     GOAL_CHARS,
@@ -13,17 +17,6 @@ from workflows.describe import (
     current_details,
     start_details,
     start_summary,
-)
-from workflows.models import (
-    GateKind,
-    GateView,
-    Policy,
-    ProduceInput,
-    ProjectInput,
-    ProjectState,
-    Question,
-    Risk,
-    TaskSpec,
 )
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)

@@ -14,19 +14,12 @@ from activities.health import ping
 from activities.integrations import IntegrationActivities
 from activities.store import StoreActivities
 from boardroom.settings import Settings
+from domain.enums import AutoApprove, Channel, GateKind, GateStatus, Phase, Status
+from domain.gates import GateDecision
+from domain.project import Policy
+from domain.records import GateRecord
 from tests.workflows.helpers import WAIT_S, cancel_and_wait, next_gate, start_project
 from workers.worker import workflows
-from workflows.models import (
-    AutoApprove,
-    Channel,
-    GateDecision,
-    GateKind,
-    GateRecord,
-    GateStatus,
-    Phase,
-    Policy,
-    Status,
-)
 from workflows.project import ProjectWorkflow
 
 

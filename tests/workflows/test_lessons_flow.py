@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.offline import LESSONS_HEADING as OFFLINE_HEADING
 from boardroom.settings import Settings
+from domain.project import Policy, ProjectInput, ProjectState
 from store.db import session_scope
 from store.lessons import list_lessons
 from store.tables import Document
@@ -22,7 +23,6 @@ from tests.waiting import eventually
 from tests.workflows.helpers import WAIT_S, cancel_and_wait, decide, next_gate, pending
 from workers.worker import create_worker
 from workflows.ids import project_workflow_id
-from workflows.models import Policy, ProjectInput, ProjectState
 from workflows.project import ProjectWorkflow
 
 COMMENT = "never promise next-day delivery"

@@ -14,24 +14,14 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
 
 from boardroom.settings import Settings
+from domain.enums import AutoApprove, Channel, GateStatus, Phase, Status, TaskStatus
+from domain.gates import DecisionResult, GateDecision
+from domain.project import BusinessEvent, Policy, SteerInstruction
 from store.db import session_scope
 from store.tables import Decision, Gate
 from tests.waiting import eventually
 from tests.workflows.helpers import approve_until, cancel_and_wait, decide, next_gate, start_project, wait_for
 from workers.worker import create_worker
-from workflows.models import (
-    AutoApprove,
-    BusinessEvent,
-    Channel,
-    DecisionResult,
-    GateDecision,
-    GateStatus,
-    Phase,
-    Policy,
-    Status,
-    SteerInstruction,
-    TaskStatus,
-)
 from workflows.project import ProjectWorkflow
 
 

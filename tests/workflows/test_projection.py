@@ -9,13 +9,15 @@ import json
 from temporalio.testing import WorkflowEnvironment
 
 from boardroom.settings import Settings
+from domain.enums import AutoApprove, Phase, Status
+from domain.project import Policy, ProjectState
+from domain.records import ReadModelUpdate
 from store.db import session_scope
 from store.projection import VERSIONS_KEY
 from store.tables import Project
 from tests.waiting import eventually
 from tests.workflows.helpers import activity_inputs, cancel_and_wait, start_project, wait_for
 from workers.worker import create_worker
-from workflows.models import AutoApprove, Phase, Policy, ProjectState, ReadModelUpdate, Status
 
 
 async def test_syncs_carry_only_what_changed_and_the_row_matches_the_project(

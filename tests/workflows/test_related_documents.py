@@ -12,13 +12,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.context import RELATED_HEADING, SOURCES_HEADING
 from boardroom.settings import Settings
+from domain.enums import Phase
+from domain.project import ProjectState
+from domain.work import MAX_RELATED
 from store.db import session_scope
 from store.tables import Document
 from tests.stack import ScriptedLLM
 from tests.workflows.helpers import cancel_and_wait, decide, next_gate, wait_for
 from tests.workflows.test_lessons_flow import first_deliverable, start
 from workers.worker import create_worker
-from workflows.models import MAX_RELATED, Phase, ProjectState
 from workflows.project import ProjectWorkflow
 
 Handle = WorkflowHandle[ProjectWorkflow, ProjectState]

@@ -21,6 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.catalog import load_catalog
 from boardroom.settings import Settings
+from domain.enums import Channel, TaskStatus
+from domain.gates import GateDecision
+from domain.project import Policy, ProjectState, RoleBudgetState, RoleBudgetsUpdate
 from tests.workflows.helpers import (
     WAIT_S,
     activity_names,
@@ -35,7 +38,6 @@ from tests.workflows.test_budget_gates import PRICED, decide_budget
 from tests.workflows.test_role_budgets import budget_notices_sent, role_gates, spent_notices
 from workers.worker import create_worker
 from workflows.execution import task_workflow_id
-from workflows.models import Channel, GateDecision, Policy, ProjectState, RoleBudgetState, RoleBudgetsUpdate, TaskStatus
 from workflows.project import ProjectWorkflow
 from workflows.routine import RoutineInput, RoutineOutput, RoutineWorkflow
 

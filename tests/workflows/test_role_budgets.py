@@ -19,24 +19,14 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from boardroom.settings import Settings
+from domain.enums import Channel, GateKind, Risk, Status, TaskStatus
+from domain.gates import GateDecision, GateView
+from domain.project import Policy, ProjectState, RoleBudgetsUpdate
+from domain.work import ProduceInput, ReviewInput
 from tests.workflows.helpers import activity_inputs, cancel_and_wait, next_gate, start_project
 from tests.workflows.test_budget_gates import PRICED, Handle, decide_budget
 from tests.workflows.test_budget_gates import drive as budget_drive
 from workers.worker import create_worker
-from workflows.models import (
-    Channel,
-    GateDecision,
-    GateKind,
-    GateView,
-    Policy,
-    ProduceInput,
-    ProjectState,
-    ReviewInput,
-    Risk,
-    RoleBudgetsUpdate,
-    Status,
-    TaskStatus,
-)
 from workflows.project import ProjectWorkflow
 
 pytestmark = pytest.mark.timeout(240)

@@ -13,6 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from boardroom.settings import Settings
+from domain.enums import Phase
+from domain.project import BusinessEvent, Policy
 from tests.workflows.helpers import (
     approve_until,
     cancel_and_wait,
@@ -24,7 +26,6 @@ from tests.workflows.helpers import (
 )
 from tests.workflows.old_shape import ProjectBeforeOneWorkflow
 from workers.worker import activities, create_worker, workflow_runner, workflows
-from workflows.models import BusinessEvent, Phase, Policy
 from workflows.project import PATCH_ONE_WORKFLOW, ProjectWorkflow
 
 CHILD_STARTED = EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED

@@ -13,9 +13,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from boardroom.settings import Settings
+from domain.enums import AutoApprove, Phase
+from domain.project import BusinessEvent, Policy
 from tests.workflows.helpers import cancel_and_wait, start_project, wait_for
 from workers.worker import create_worker
-from workflows.models import AutoApprove, BusinessEvent, Phase, Policy
 from workflows.project import ProjectWorkflow
 
 WEEKS = 52
