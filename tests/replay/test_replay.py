@@ -138,3 +138,27 @@ async def test_a_changed_task_inside_the_one_workflow_fails_replay_with_nondeter
     )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load("project", "v5-one-workflow"))
+
+
+def sync_inputs(history_set: str) -> list[dict[str, object]]:
+    """The input of every `sync_project` the recorded project scheduled, in order."""
+    events = json.loads((HISTORIES / history_set / "project.json").read_text())["events"]
+    return [
+        json.loads(base64.b64decode(attrs["input"]["payloads"][0]["data"]))
+        for e in events
+        if (attrs := e.get("activityTaskScheduledEventAttributes")) and attrs["activityType"]["name"] == "sync_project"
+    ]
+
+
+def test_from_v6_a_project_syncs_only_what_changed() -> None:
+    """v5 projects sent their whole state at every sync (and still replay, above); from
+    v6-projection on, a sync carries the fields that changed since the run's last one."""
+    v5, v6 = sync_inputs("v5-one-workflow"), sync_inputs("v6-projection")
+    assert v5 and all(s["state"] and s.get("changes") is None for s in v5)
+    assert len(v6) >= 4 and all(s["state"] is None and isinstance(s["changes"], dict) for s in v6)
+    first, *later = [s["changes"] for s in v6]
+    assert isinstance(first, dict) and {"name", "goal", "gates", "tasks", "plan"} <= set(first)
+    assert not [c for c in later if isinstance(c, dict) and "goal" in c]
+    # What the read model's syncs weigh in the history, per sync: less than half of before.
+    weight = {s: sum(len(json.dumps(x)) for x in xs) / len(xs) for s, xs in (("v5", v5), ("v6", v6))}
+    assert weight["v6"] < weight["v5"] / 2, weight
