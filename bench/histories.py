@@ -108,6 +108,9 @@ class RunInfo:
     children: list[str] = field(default_factory=list)
     # Every activity scheduled, in history order (a single-workflow project is classified from these).
     activities: list[Scheduled] = field(default_factory=list)
+    # The history's size (its events as stored), and what the read-model syncs' inputs take of it.
+    history_bytes: int = 0
+    sync_bytes: int = 0
 
 
 def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
@@ -127,6 +130,7 @@ def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
     scheduled: list[Scheduled] = []
     children_done = 0
     closed_at: datetime | None = None
+    sync_bytes = 0
     for ev in events:
         t = ev.event_type
         if t == E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -134,6 +138,8 @@ def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
             attrs = ev.activity_task_scheduled_event_attributes
             wft = attrs.workflow_task_completed_event_id
             name = attrs.activity_type.name
+            if name == "sync_project":
+                sync_bytes += attrs.input.ByteSize()
             task_id = task_id_of(list(attrs.input.payloads)) if name in TASK_ACTIVITIES else None
             scheduled.append(Scheduled(name=name, workflow_task=wft, task_id=task_id))
             batches[wft] = batches.get(wft, 0) + 1
@@ -189,6 +195,8 @@ def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
         },
         children=children,
         activities=scheduled,
+        history_bytes=sum(ev.ByteSize() for ev in events),
+        sync_bytes=sync_bytes,
     )
 
 

@@ -99,7 +99,13 @@ def rows(results: dict[str, Any]) -> list[Row]:
             (
                 "Workflow tasks / history events per project, goal → operations (mean, all runs of a project)",
                 f"{_num(a['workflow_tasks'], 0)} / "
-                f"{_num(tp['history_events_per_run_mean'] * tp['runs_per_project'], 0)}",
+                f"{_num(tp['history_events_per_run_mean'] * tp['runs_per_project'], 0)}"
+                + (
+                    f" ({_num(tp['history_kib_per_project_mean'], 1)} KiB of history, "
+                    f"{_num(tp['sync_kib_per_project_mean'], 1)} KiB of it read-model syncs)"
+                    if "history_kib_per_project_mean" in tp
+                    else ""
+                ),
                 f"≤ {WORKFLOW_TASKS_PER_PROJECT_MAX} / ≤ {EVENTS_PER_PROJECT_MAX}",
                 a["workflow_tasks"] <= WORKFLOW_TASKS_PER_PROJECT_MAX
                 and tp["history_events_per_run_mean"] * tp["runs_per_project"] <= EVENTS_PER_PROJECT_MAX,

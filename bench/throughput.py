@@ -140,6 +140,8 @@ def _actions_summary(trees: list[list[RunInfo]], queries_per_tree: int) -> dict[
         "history_events_per_run_max": max(events),
         "history_events_per_run_mean": rnd(statistics.mean(events), 1),
         "project_history_events_max": max(t[0].events for t in trees),
+        "history_kib_per_project_mean": rnd(statistics.mean(sum(r.history_bytes for r in t) for t in trees) / 1024, 1),
+        "sync_kib_per_project_mean": rnd(statistics.mean(sum(r.sync_bytes for r in t) for t in trees) / 1024, 1),
     }
 
 

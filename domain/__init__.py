@@ -12,5 +12,6 @@ workflow's own input and output sit beside that workflow in `workflows/`.
 - `project.py`: the project's state, policy, tasks, costs and role budgets, and its input.
 - `launch.py`: going live and publishing (compliance, site, repository, Stripe, Slack).
 - `records.py`: what the store activities write (read model, gates, decisions, votes, budget).
+- `sync.py`: the wire format of the read model's small syncs (a list with ids goes item by item).
 - `errors.py`: the domain's refusals and configuration errors (mapped to HTTP in one place).
 """

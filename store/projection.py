@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.sync import ITEMS, ORDER, item_key, keyed
+
 # In the stored state JSON: field → sequence number of the sync that wrote it (readers ignore it).
 VERSIONS_KEY = "_synced"
 # The row's own columns (phase, status, pending gates, cost) are versioned under this name.
@@ -12,15 +14,49 @@ ROW_KEY = "_row"
 
 
 def merge_state(current: dict[str, Any] | None, changes: dict[str, Any], seq: int) -> dict[str, Any]:
-    """The stored state with the fields of one sync applied, each only if no later sync wrote it."""
+    """The stored state with the fields of one sync applied, each only if no later sync wrote it;
+    a list sent item by item, each item only if no later sync wrote that item."""
     merged = dict(current or {})
     versions = dict(merged.get(VERSIONS_KEY) or {})
     for key, value in changes.items():
-        if versions.get(key, 0) <= seq:
+        if isinstance(value, dict) and set(value) == {ITEMS, ORDER}:
+            _merge_items(merged, versions, key, value[ITEMS], value[ORDER], seq)
+        elif versions.get(key, 0) <= seq:
             merged[key] = value
             versions[key] = seq
+            ids = keyed(value)
+            if ids is not None:
+                # Every item of a whole list is as new as the list: an older item sync skips it.
+                _set_order(versions, key, ids, seq)
+                for item_id in ids:
+                    versions[f"{key}/{item_id}"] = seq
     merged[VERSIONS_KEY] = versions
     return merged
+
+
+def _set_order(versions: dict[str, Any], key: str, ids: list[str], seq: int) -> None:
+    versions[f"{key}#order"] = ids
+    keep = {f"{key}/{item_id}" for item_id in ids}
+    for stale in [k for k in versions if k.startswith(f"{key}/") and k not in keep]:
+        del versions[stale]
+    versions[key] = seq
+
+
+def _merge_items(
+    merged: dict[str, Any], versions: dict[str, Any], key: str, items: list[Any], order: list[str], seq: int
+) -> None:
+    current = merged.get(key)
+    bodies = {item_key(v): v for v in current or [] if isinstance(v, dict) and "id" in v}
+    for item in items:
+        item_id = item_key(item)
+        if versions.get(f"{key}/{item_id}", 0) <= seq:
+            bodies[item_id] = item
+            versions[f"{key}/{item_id}"] = seq
+    if versions.get(key, 0) <= seq:
+        _set_order(versions, key, list(order), seq)
+    # The newest order known; an item whose body has not come yet (its sync is late) waits for it.
+    ordered = versions.get(f"{key}#order") or list(bodies)
+    merged[key] = [bodies[i] for i in ordered if i in bodies]
 
 
 def row_is_newer(current: dict[str, Any] | None, seq: int) -> bool:

@@ -2,11 +2,13 @@
 
 Each sync of a project's row sends only the top-level fields of its state that changed since the
 run's last sync — all of them at a run's first sync (a new or continued run knows nothing of what
-the store holds). A sequence number goes with it, increasing across runs; the store applies each
+the store holds); of a list of objects with ids (gates, tasks) only the items that changed, with
+the list's ids in order. A sequence number goes with it, increasing across runs; the store applies each
 field only if no later sync has written it (`store/projection.py`), so a sync that arrives late
 (retried, or overtaken by a concurrent one) never undoes a newer one.
 
 Deterministic code only: the workflow keeps 8-byte digests of what it sent, not copies.
+The store's side is store/projection.py.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from domain.project import ProjectState
 from domain.records import ReadModelUpdate
+from domain.sync import ITEMS, ORDER, keyed
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -35,23 +38,31 @@ def sequence(now: datetime, count: int) -> int:
 
 
 class Projection:
-    """What this run has sent to the read model, as one digest per top-level state field."""
+    """What this run has sent to the read model, as digests: one per top-level state field, and
+    one per item of a list of objects with distinct ids (gates, tasks), sent item by item."""
 
     def __init__(self) -> None:
         self._digests: dict[str, bytes] = {}
+        self._ids: dict[str, list[str]] = {}
         self._count = 0
 
     def forget(self) -> None:
         """The store may have missed a sync: the next one sends every field again."""
         self._digests.clear()
+        self._ids.clear()
 
     def update(self, state: ProjectState, now: datetime) -> ReadModelUpdate:
         changes: dict[str, Any] = {}
         for key, value in state.model_dump(mode="json").items():
             digest = _digest(value)
-            if self._digests.get(key) != digest:
-                self._digests[key] = digest
-                changes[key] = value
+            if self._digests.get(key) == digest:
+                continue
+            sent_before = key in self._digests
+            self._digests[key] = digest
+            ids = keyed(value)
+            items = self._changed_items(key, value, ids) if ids is not None else None
+            # A field's first sync in this run, or a plain value: the whole of it.
+            changes[key] = {ITEMS: items, ORDER: ids} if sent_before and items is not None else value
         self._count += 1
         return ReadModelUpdate(
             project_id=state.project_id,
@@ -62,3 +73,16 @@ class Projection:
             changes=changes,
             seq=sequence(now, self._count),
         )
+
+    def _changed_items(self, key: str, value: list[dict[str, Any]], ids: list[str]) -> list[dict[str, Any]]:
+        changed = []
+        for item_id, item in zip(ids, value, strict=True):
+            digest = _digest(item)
+            if self._digests.get(f"{key}/{item_id}") != digest:
+                self._digests[f"{key}/{item_id}"] = digest
+                changed.append(item)
+        # Items gone from the list (pruned) need no digest any more.
+        for gone in set(self._ids.get(key, [])) - set(ids):
+            self._digests.pop(f"{key}/{gone}", None)
+        self._ids[key] = ids
+        return changed

@@ -152,13 +152,17 @@ def sync_inputs(history_set: str) -> list[dict[str, object]]:
 
 def test_from_v6_a_project_syncs_only_what_changed() -> None:
     """v5 projects sent their whole state at every sync (and still replay, above); from
-    v6-projection on, a sync carries the fields that changed since the run's last one."""
+    v6-projection on, a sync carries the fields that changed since the run's last one (of gates
+    and tasks, the items that changed)."""
     v5, v6 = sync_inputs("v5-one-workflow"), sync_inputs("v6-projection")
     assert v5 and all(s["state"] and s.get("changes") is None for s in v5)
     assert len(v6) >= 4 and all(s["state"] is None and isinstance(s["changes"], dict) for s in v6)
     first, *later = [s["changes"] for s in v6]
     assert isinstance(first, dict) and {"name", "goal", "gates", "tasks", "plan"} <= set(first)
     assert not [c for c in later if isinstance(c, dict) and "goal" in c]
+    # Gates go item by item once sent: the changed ones and the order.
+    gates = [c["gates"] for c in later if isinstance(c, dict) and "gates" in c]
+    assert gates and all(isinstance(g, dict) and set(g) == {"$items", "$order"} for g in gates)
     # What the read model's syncs weigh in the history, per sync: less than half of before.
     weight = {s: sum(len(json.dumps(x)) for x in xs) / len(xs) for s, xs in (("v5", v5), ("v6", v6))}
     assert weight["v6"] < weight["v5"] / 2, weight

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from activities.store import StoreActivities
 from boardroom.settings import Settings
-from domain.enums import Phase, Status
+from domain.enums import GateKind, GateStatus, Phase, Status
+from domain.gates import GateView
 from domain.project import ProjectState
 from domain.records import ReadModelUpdate
 from store.db import session_scope
@@ -119,3 +120,59 @@ def test_reads_of_a_project_column_leave_its_state_snapshot_unloaded(settings: S
     project_reads = [s for s in statements if "FROM project" in s]
     assert len(project_reads) >= 4
     assert not [s for s in project_reads if "project.state" in s], project_reads
+
+
+def _gate(gate_id: str, title: str = "Approve", **fields: object) -> GateView:
+    return GateView(id=gate_id, kind=GateKind.plan, title=title, created_at=NOW, **fields)  # type: ignore[arg-type]
+
+
+def test_a_list_of_objects_with_ids_goes_item_by_item() -> None:
+    projection = Projection()
+    state = _state(gates=[_gate("g1"), _gate("g2")])
+    projection.update(state, NOW)
+    state.gates[1].status = GateStatus.approved
+    state.gates.append(_gate("g3"))
+    update = projection.update(state, NOW + timedelta(seconds=1))
+    assert update.changes is not None
+    sent = update.changes["gates"]
+    assert [g["id"] for g in sent["$items"]] == ["g2", "g3"], "g1 did not change and is not sent"
+    assert sent["$order"] == ['"g1"', '"g2"', '"g3"']
+    # Lists without ids (steering notes) still go whole.
+    state.steering.append("note")
+    assert projection.update(state, NOW + timedelta(seconds=2)).changes == {"steering": ["note"]}
+
+
+def test_items_merge_in_order_and_a_late_item_sync_fills_in_without_undoing_newer_items(
+    settings: Settings,
+) -> None:
+    store = StoreActivities(settings)
+    projection = Projection()
+    state = _state(gates=[_gate("g1"), _gate("g2")])
+    store._sync_project(projection.update(state, NOW))
+
+    state.gates.insert(1, _gate("g-new", title="Added between"))  # introduced by the older sync
+    state.gates[0].title = "Approve (first version)"
+    older = projection.update(state, NOW + timedelta(seconds=1))
+    state.gates[0].title = "Approve (second version)"
+    state.gates[2].status = GateStatus.rejected
+    newer = projection.update(state, NOW + timedelta(seconds=2))
+    assert newer.changes is not None and [g["id"] for g in newer.changes["gates"]["$items"]] == ["g1", "g2"]
+
+    store._sync_project(newer)
+    row = _row(settings, "p-proj")
+    assert row is not None and row.state is not None
+    # g-new's body has not come yet: the list holds what it knows, in the newest order.
+    assert [g["id"] for g in row.state["gates"]] == ["g1", "g2"]
+    store._sync_project(older)
+    row = _row(settings, "p-proj")
+    assert row is not None and row.state is not None
+    assert ProjectState.model_validate(row.state).gates == state.gates
+    assert row.state["gates"][0]["title"] == "Approve (second version)", "the late sync's older title lost"
+
+    # A gate pruned from the state leaves the stored list too.
+    state.gates.pop(0)
+    store._sync_project(projection.update(state, NOW + timedelta(seconds=3)))
+    row = _row(settings, "p-proj")
+    assert row is not None and row.state is not None
+    assert ProjectState.model_validate(row.state).gates == state.gates
+    assert not [k for k in row.state[VERSIONS_KEY] if k.startswith('gates/"g1"')]

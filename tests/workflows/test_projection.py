@@ -46,11 +46,15 @@ async def test_syncs_carry_only_what_changed_and_the_row_matches_the_project(
         ]
         # The plan goes when there is one, once (nothing revised it), and no later sync is the whole
         # state: each is smaller than the state once in operations, and all of them together are
-        # less than three whole states (one per phase change, as every sync once was).
+        # less than two whole states (every sync, one per phase change, once was one).
         assert sum(1 for u in later if u.changes and "plan" in u.changes) == 1
         whole = len(json.dumps(live.model_dump(mode="json")))
         assert max(sizes[1 : 1 + len(later)]) < whole, (sizes, whole)
-        assert sum(sizes) < 3 * whole, (sizes, whole)
+        assert sum(sizes) < 2 * whole, (sizes, whole)
+        # Gates and tasks go item by item once sent: only the ones that changed, with the order.
+        patches = [u.changes["gates"] for u in later if u.changes and "gates" in u.changes]
+        assert patches and all(set(p) == {"$items", "$order"} for p in patches)
+        assert any(len(p["$items"]) < len(p["$order"]) for p in patches)
         assert [u.seq for u in syncs] == sorted(u.seq for u in syncs)
 
         def row_state() -> dict[str, object] | None:
