@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio import activity
@@ -20,7 +21,7 @@ from domain.records import BudgetUpdate, DecisionRecord, DeliverableEdit, GateRe
 from domain.work import MAX_RELATED_EXCERPT, RelatedDocument, RelatedInput, RelatedOutput
 from store.db import get_engine
 from store.lessons import LessonSource, record_lesson
-from store.projection import mark_row, merge_state, row_is_newer
+from store.projection import VERSIONS_KEY, mark_row, merge_state, row_is_newer
 from store.search import related_documents
 from store.tables import Decision, Document, Gate, Project, Vote, project_value, utcnow
 from workflows.notices import GateChannels, NotifyChannel
@@ -43,6 +44,12 @@ class StoreActivities:
     def _session(self) -> Session:
         return Session(get_engine(self._settings.database_url), expire_on_commit=False)
 
+    @activity.defn(name="sync_read_model")
+    async def sync_read_model(self, update: ReadModelUpdate) -> None:
+        """A project's small sync (workflows/projection.py): the same merge as `sync_project`,
+        under a name that activity workers from before the projection do not take."""
+        await asyncio.to_thread(self._sync_project, update)
+
     @activity.defn(name="sync_project")
     async def sync_project(self, update: ReadModelUpdate) -> None:
         """Upserts the project's row (phase, status, pending gates, cost) and merges the state fields
@@ -53,10 +60,17 @@ class StoreActivities:
         state = update.state.model_dump(mode="json") if update.state is not None else None
         changes = update.changes if update.changes is not None else state
         with self._session() as session:
-            row = session.get(Project, update.project_id)
+            # Lock the row before reading it (a no-op write: a row lock on PostgreSQL, the write
+            # lock on SQLite), so two syncs of one project merge one after the other, never both
+            # from the same snapshot.
+            session.execute(
+                sa_update(Project).where(col(Project.id) == update.project_id).values(updated_at=Project.updated_at)
+            )
+            row = session.get(Project, update.project_id, populate_existing=True)
             if row is None:
                 if not changes or "name" not in changes:
-                    return
+                    # A small sync overtook the run's first (whole) one: retried until that lands.
+                    raise ApplicationError(f"project {update.project_id} has no read-model row yet")
                 from workflows.ids import project_workflow_id
 
                 row = Project(
@@ -68,7 +82,10 @@ class StoreActivities:
                     budget_usd=float((changes.get("cost") or {}).get("budget_usd", 0.0)),
                 )
             if update.changes is None:
-                # A run from before the projection: its whole state, in the order it comes.
+                # A run from before the projection: its whole state. Once a small sync has been
+                # merged, such a one is older (retried from before the upgrade): it is dropped.
+                if VERSIONS_KEY in (row.state or {}):
+                    return
                 if state is not None:
                     row.state = state
             else:
@@ -333,6 +350,7 @@ class StoreActivities:
     def activities(self) -> list[Callable[..., Any]]:
         return [
             self.sync_project,
+            self.sync_read_model,
             self.open_gate,
             self.record_decision,
             self.set_budget,

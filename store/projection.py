@@ -21,17 +21,24 @@ def merge_state(current: dict[str, Any] | None, changes: dict[str, Any], seq: in
     for key, value in changes.items():
         if isinstance(value, dict) and set(value) == {ITEMS, ORDER}:
             _merge_items(merged, versions, key, value[ITEMS], value[ORDER], seq)
+            continue
+        ids = keyed(value)
+        if ids is not None:
+            # A whole list of items (a run's first sync of it): each item by its own version, so a
+            # newer item sync that came first is kept and no item of this list goes missing.
+            _merge_items(merged, versions, key, value, ids, seq)
         elif versions.get(key, 0) <= seq:
             merged[key] = value
             versions[key] = seq
-            ids = keyed(value)
-            if ids is not None:
-                # Every item of a whole list is as new as the list: an older item sync skips it.
-                _set_order(versions, key, ids, seq)
-                for item_id in ids:
-                    versions[f"{key}/{item_id}"] = seq
+            _clear_items(versions, key)
     merged[VERSIONS_KEY] = versions
     return merged
+
+
+def _clear_items(versions: dict[str, Any], key: str) -> None:
+    """A plain value replaced the list: no order or item versions of it stand any more."""
+    for stale in [k for k in versions if k.startswith(f"{key}/") or k == f"{key}#order"]:
+        del versions[stale]
 
 
 def _set_order(versions: dict[str, Any], key: str, ids: list[str], seq: int) -> None:
@@ -45,6 +52,8 @@ def _set_order(versions: dict[str, Any], key: str, ids: list[str], seq: int) -> 
 def _merge_items(
     merged: dict[str, Any], versions: dict[str, Any], key: str, items: list[Any], order: list[str], seq: int
 ) -> None:
+    if versions.get(key, 0) > seq and f"{key}#order" not in versions:
+        return  # a later sync wrote this field as a plain value: nothing of this one stands
     current = merged.get(key)
     bodies = {item_key(v): v for v in current or [] if isinstance(v, dict) and "id" in v}
     for item in items:
@@ -55,8 +64,7 @@ def _merge_items(
     if versions.get(key, 0) <= seq:
         _set_order(versions, key, list(order), seq)
     # The newest order known; an item whose body has not come yet (its sync is late) waits for it.
-    ordered = versions.get(f"{key}#order") or list(bodies)
-    merged[key] = [bodies[i] for i in ordered if i in bodies]
+    merged[key] = [bodies[i] for i in versions[f"{key}#order"] if i in bodies]
 
 
 def row_is_newer(current: dict[str, Any] | None, seq: int) -> bool:

@@ -60,6 +60,8 @@ class Projection:
             sent_before = key in self._digests
             self._digests[key] = digest
             ids = keyed(value)
+            if ids is None:
+                self._forget_items(key)
             items = self._changed_items(key, value, ids) if ids is not None else None
             # A field's first sync in this run, or a plain value: the whole of it.
             changes[key] = {ITEMS: items, ORDER: ids} if sent_before and items is not None else value
@@ -73,6 +75,10 @@ class Projection:
             changes=changes,
             seq=sequence(now, self._count),
         )
+
+    def _forget_items(self, key: str) -> None:
+        for gone in self._ids.pop(key, []):
+            self._digests.pop(f"{key}/{gone}", None)
 
     def _changed_items(self, key: str, value: list[dict[str, Any]], ids: list[str]) -> list[dict[str, Any]]:
         changed = []

@@ -219,7 +219,9 @@ def inbox(
         for g in rows
         if (not project or g.project_id == project) and (not kind or g.kind == kind) and (not risk or g.risk == risk)
     ]
-    rows_by_id: dict[str, Project | None] = {p.id: p for p in readmodel.list_projects(session, limit=200)[0]}
+    rows_by_id: dict[str, Project | None] = {
+        p.id: p for p in readmodel.list_projects(session, limit=200, with_state=False)[0]
+    }
     projects = {pid: p.name for pid, p in rows_by_id.items() if p is not None}
     # Each shown gate's own project (older ones too), looked up once per request.
     for g in gates:

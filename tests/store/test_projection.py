@@ -48,7 +48,8 @@ def test_a_run_sends_every_field_once_then_only_what_changed() -> None:
     assert set(projection.update(state, NOW).changes or {}) == set(ProjectState.model_fields)
 
 
-def test_the_store_merges_fields_and_a_late_sync_never_undoes_a_newer_one(settings: Settings) -> None:
+def test_the_store_merges_fields_and_a_late_sync_never_undoes_a_newer_one(settings: Settings, any_db_url: str) -> None:
+    settings = settings.model_copy(update={"database_url": any_db_url})
     store = StoreActivities(settings)
     projection = Projection()
     state = _state()
@@ -176,3 +177,66 @@ def test_items_merge_in_order_and_a_late_item_sync_fills_in_without_undoing_newe
     assert row is not None and row.state is not None
     assert ProjectState.model_validate(row.state).gates == state.gates
     assert not [k for k in row.state[VERSIONS_KEY] if k.startswith('gates/"g1"')]
+
+
+def test_a_late_whole_list_keeps_the_newer_items_and_loses_none(settings: Settings) -> None:
+    """A run's first sync sends its lists whole; if a newer item sync lands first, both count."""
+    from store.projection import merge_state
+
+    projection = Projection()
+    state = _state(gates=[_gate("g1"), _gate("g2")])
+    whole = projection.update(state, NOW)
+    state.gates[1].status = GateStatus.approved
+    newer = projection.update(state, NOW + timedelta(seconds=1))
+    assert whole.changes is not None and newer.changes is not None
+    merged = merge_state(None, newer.changes, newer.seq)
+    merged = merge_state(merged, whole.changes, whole.seq)
+    assert ProjectState.model_validate(merged).gates == state.gates
+
+
+def test_a_late_item_sync_does_not_bring_back_a_list_a_newer_sync_emptied() -> None:
+    from store.projection import merge_state
+
+    merged = merge_state(None, {"gates": [_gate("g1").model_dump(mode="json")]}, 1)
+    merged = merge_state(merged, {"gates": []}, 3)
+    late = {"gates": {"$items": [_gate("g2").model_dump(mode="json")], "$order": ['"g1"', '"g2"']}}
+    assert merge_state(merged, late, 2)["gates"] == []
+
+
+def test_two_syncs_of_one_project_at_once_merge_one_after_the_other(settings: Settings, any_db_url: str) -> None:
+    """The second waits for the first's row lock and merges onto what it wrote: nothing is lost
+    (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)."""
+    settings = settings.model_copy(update={"database_url": any_db_url})
+    import threading
+
+    from sqlalchemy import update
+    from sqlmodel import Session, col
+
+    from store.db import get_engine
+    from store.projection import merge_state
+
+    store = StoreActivities(settings)
+    projection = Projection()
+    state = _state()
+    store._sync_project(projection.update(state, NOW))
+    state.notes.append("from the second sync")
+    second = projection.update(state, NOW + timedelta(seconds=2))
+
+    with Session(get_engine(settings.database_url)) as first:
+        # The first sync holds the row (as _sync_project does) while the second one starts.
+        first.execute(update(Project).where(col(Project.id) == "p-proj").values(updated_at=Project.updated_at))
+        other = threading.Thread(target=store._sync_project, args=(second,))
+        other.start()
+        other.join(0.5)
+        assert other.is_alive(), "the second sync waits for the row"
+        row = first.get(Project, "p-proj")
+        assert row is not None
+        row.state = merge_state(row.state, {"steering": ["from the first sync"]}, second.seq - 1)
+        first.add(row)
+        first.commit()
+    other.join(30)
+    assert not other.is_alive()
+    stored = _row(settings, "p-proj")
+    assert stored is not None and stored.state is not None
+    assert stored.state["steering"] == ["from the first sync"]
+    assert stored.state["notes"] == ["from the second sync"]
