@@ -44,12 +44,6 @@ class StoreActivities:
     def _session(self) -> Session:
         return Session(get_engine(self._settings.database_url), expire_on_commit=False)
 
-    @activity.defn(name="sync_read_model")
-    async def sync_read_model(self, update: ReadModelUpdate) -> None:
-        """A project's small sync (workflows/projection.py): the same merge as `sync_project`,
-        under a name that activity workers from before the projection do not take."""
-        await asyncio.to_thread(self._sync_project, update)
-
     @activity.defn(name="sync_project")
     async def sync_project(self, update: ReadModelUpdate) -> None:
         """Upserts the project's row (phase, status, pending gates, cost) and merges the state fields
@@ -350,7 +344,6 @@ class StoreActivities:
     def activities(self) -> list[Callable[..., Any]]:
         return [
             self.sync_project,
-            self.sync_read_model,
             self.open_gate,
             self.record_decision,
             self.set_budget,

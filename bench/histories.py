@@ -138,7 +138,7 @@ def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
             attrs = ev.activity_task_scheduled_event_attributes
             wft = attrs.workflow_task_completed_event_id
             name = attrs.activity_type.name
-            if name in ("sync_project", "sync_read_model"):
+            if name == "sync_project":
                 sync_bytes += attrs.input.ByteSize()
             task_id = task_id_of(list(attrs.input.payloads)) if name in TASK_ACTIVITIES else None
             scheduled.append(Scheduled(name=name, workflow_task=wft, task_id=task_id))

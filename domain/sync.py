@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import BaseModel
+
 # A list field sent item by item: the items that changed, and the ids of the whole list in order.
 ITEMS = "$items"
 ORDER = "$order"
@@ -22,3 +24,15 @@ def keyed(value: Any) -> list[str] | None:
 
 def item_key(item: dict[str, Any]) -> str:
     return json.dumps(item["id"])
+
+
+def model_ids(value: Any) -> list[str] | None:
+    """`keyed` for the models themselves (the workflow's side): the same ids, from the same lists."""
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, BaseModel) and hasattr(v, "id") for v in value)
+    ):
+        return None
+    ids = [json.dumps(v.id) for v in value]  # type: ignore[attr-defined]
+    return ids if len(set(ids)) == len(ids) else None

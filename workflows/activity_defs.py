@@ -103,13 +103,6 @@ async def sync_project(update: ReadModelUpdate) -> None:
     declared_only("sync_project")
 
 
-@activity.defn(name="sync_read_model")
-async def sync_read_model(update: ReadModelUpdate) -> None:
-    """The small syncs of workflows/projection.py: a name of their own, so an activity worker from
-    before them (which would write only the row's columns) never takes one."""
-    declared_only("sync_read_model")
-
-
 @activity.defn(name="record_decision")
 async def record_decision(record: DecisionRecord) -> None:
     declared_only("record_decision")

@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         TaskProgress,
         TaskView,
     )
-    from domain.records import BudgetUpdate, DecisionRecord, DeliverableEdit, GateRecord, ReadModelUpdate, VoteRecord
+    from domain.records import BudgetUpdate, DecisionRecord, DeliverableEdit, GateRecord, VoteRecord
     from domain.work import Plan
     from workflows import activity_defs as defs
     from workflows.base import (
@@ -117,8 +117,6 @@ PATCH_EXECUTION_ROLE_BUDGETS = "execution-role-budgets"
 # (gates opened and answered by calls, no signals between workflows). Runs recorded before it
 # keep their child workflows.
 PATCH_ONE_WORKFLOW = "one-workflow"
-# The read model synced from small events (workflows/projection.py, activity `sync_read_model`).
-PATCH_SMALL_SYNCS = "read-model-small-syncs"
 
 
 class PhaseFailed(Exception):
@@ -173,7 +171,6 @@ class ProjectWorkflow:
         self._last_sa: tuple[str, int, float] | None = None
         self._last_synced: tuple[Phase, Status] | None = None
         self._projection = Projection()
-        self._small_syncs: bool | None = None
         self._ending = False
         self._follow_ups: set[asyncio.Task[None]] = set()
         # Gates whose edited deliverable text (a quorum vote's) is being stored.
@@ -1101,26 +1098,9 @@ class ProjectWorkflow:
         key = (self.state.phase, self.state.status)
         if force or key != self._last_synced:
             self._last_synced = key
-            if self._small_syncs is None:
-                # Decided at the run's first sync: a run from before the projection goes on
-                # sending its whole state to `sync_project` as it did.
-                self._small_syncs = workflow.patched(PATCH_SMALL_SYNCS)
-            if not self._small_syncs:
-                await self._store(
-                    defs.sync_project,
-                    ReadModelUpdate(
-                        project_id=self.state.project_id,
-                        phase=self.state.phase,
-                        status=self.state.status,
-                        pending_gates=len(self.state.pending_gates),
-                        cost_usd=self.state.cost.usd,
-                        state=self.state,
-                    ),
-                )
-                return
             # Only the fields that changed since this run's last sync (workflows/projection.py).
             try:
-                await self._store(defs.sync_read_model, self._projection.update(self.state, workflow.now()))
+                await self._store(defs.sync_project, self._projection.update(self.state, workflow.now()))
             except ActivityError:
                 self._projection.forget()
                 raise

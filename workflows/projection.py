@@ -14,19 +14,19 @@ The store's side is store/projection.py.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
+
 from domain.project import ProjectState
 from domain.records import ReadModelUpdate
-from domain.sync import ITEMS, ORDER, keyed
+from domain.sync import ITEMS, ORDER, model_ids
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _digest(value: Any) -> bytes:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=8).digest()
 
 
@@ -52,19 +52,26 @@ class Projection:
         self._ids.clear()
 
     def update(self, state: ProjectState, now: datetime) -> ReadModelUpdate:
+        # Each field (and item) is digested from its JSON as pydantic writes it: no Python copy of
+        # the state is built, and only the fields that changed are dumped for the store.
         changes: dict[str, Any] = {}
-        for key, value in state.model_dump(mode="json").items():
-            digest = _digest(value)
+        for key in type(state).model_fields:
+            digest = _digest(state.model_dump_json(include={key}))
             if self._digests.get(key) == digest:
                 continue
             sent_before = key in self._digests
             self._digests[key] = digest
-            ids = keyed(value)
+            value = getattr(state, key)
+            ids = model_ids(value)
             if ids is None:
                 self._forget_items(key)
-            items = self._changed_items(key, value, ids) if ids is not None else None
+            else:
+                changed = self._changed_items(key, value, ids)
+                if sent_before:
+                    changes[key] = {ITEMS: [item.model_dump(mode="json") for item in changed], ORDER: ids}
+                    continue
             # A field's first sync in this run, or a plain value: the whole of it.
-            changes[key] = {ITEMS: items, ORDER: ids} if sent_before and items is not None else value
+            changes[key] = state.model_dump(mode="json", include={key})[key]
         self._count += 1
         return ReadModelUpdate(
             project_id=state.project_id,
@@ -80,10 +87,10 @@ class Projection:
         for gone in self._ids.pop(key, []):
             self._digests.pop(f"{key}/{gone}", None)
 
-    def _changed_items(self, key: str, value: list[dict[str, Any]], ids: list[str]) -> list[dict[str, Any]]:
+    def _changed_items(self, key: str, value: list[BaseModel], ids: list[str]) -> list[BaseModel]:
         changed = []
         for item_id, item in zip(ids, value, strict=True):
-            digest = _digest(item)
+            digest = _digest(item.model_dump_json())
             if self._digests.get(f"{key}/{item_id}") != digest:
                 self._digests[f"{key}/{item_id}"] = digest
                 changed.append(item)

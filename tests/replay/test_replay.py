@@ -146,8 +146,7 @@ def sync_inputs(history_set: str) -> list[dict[str, object]]:
     return [
         json.loads(base64.b64decode(attrs["input"]["payloads"][0]["data"]))
         for e in events
-        if (attrs := e.get("activityTaskScheduledEventAttributes"))
-        and attrs["activityType"]["name"] in ("sync_project", "sync_read_model")
+        if (attrs := e.get("activityTaskScheduledEventAttributes")) and attrs["activityType"]["name"] == "sync_project"
     ]
 
 

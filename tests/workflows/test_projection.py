@@ -29,7 +29,7 @@ async def test_syncs_carry_only_what_changed_and_the_row_matches_the_project(
         final = await cancel_and_wait(handle)
         assert final.status == Status.cancelled
 
-        inputs = await activity_inputs(dev_env.client, handle.id, "sync_read_model", ReadModelUpdate)
+        inputs = await activity_inputs(dev_env.client, handle.id, "sync_project", ReadModelUpdate)
         syncs, sizes = [u for u, _ in inputs], [size for _, size in inputs]
         assert len(syncs) >= 4, "a sync at each phase and at the end"
         assert all(u.state is None and u.changes is not None for u in syncs)
