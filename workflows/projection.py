@@ -83,8 +83,9 @@ class Projection:
             seq=sequence(now, self._count),
         )
 
-    def _forget_items(self, key: str) -> None:
-        for gone in self._ids.pop(key, []):
+    def _forget_items(self, key: str, keep: list[str] | None = None) -> None:
+        """Drop the digests of the items of `key` no longer in its list (all of them by default)."""
+        for gone in set(self._ids.pop(key, [])) - set(keep or []):
             self._digests.pop(f"{key}/{gone}", None)
 
     def _changed_items(self, key: str, value: list[BaseModel], ids: list[str]) -> list[BaseModel]:
@@ -95,7 +96,6 @@ class Projection:
                 self._digests[f"{key}/{item_id}"] = digest
                 changed.append(item)
         # Items gone from the list (pruned) need no digest any more.
-        for gone in set(self._ids.get(key, [])) - set(ids):
-            self._digests.pop(f"{key}/{gone}", None)
+        self._forget_items(key, keep=ids)
         self._ids[key] = ids
         return changed
