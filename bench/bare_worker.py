@@ -1,5 +1,8 @@
 """`python -m bench.bare_worker`: a worker for the bare baseline, configured like `boardroom worker`
-(same settings, client factory, data converter and tuning knobs), stopped by SIGTERM."""
+(same settings, client factory, data converter, interceptors, sandbox pass-through and tuning
+knobs), stopped by SIGTERM. With BENCH_BARE_CALLS naming a calls file (bench/bare_calls.py), it
+also registers every Boardroom activity, as a `boardroom worker` of role `all` does, and its
+`bare-single` runs make the measured project's calls."""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ import signal
 from datetime import timedelta
 
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from bench import bare_calls
 from bench.bare_workflows import (
     BareExecutionWorkflow,
     BareLeafWorkflow,
@@ -19,17 +24,28 @@ from bench.bare_workflows import (
     noop,
 )
 from boardroom.client import connect
+from boardroom.observability import worker_interceptors
 from boardroom.settings import load_settings
+from workers.heartbeat import HeartbeatInterceptor
+from workers.worker import PASSTHROUGH_MODULES, activities
 
 
 async def main() -> None:
     settings = load_settings()
     client = await connect(settings)
+    same = bare_calls.load() > 0
     worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[BareSingleWorkflow, BareProjectWorkflow, BareExecutionWorkflow, BareLeafWorkflow],
-        activities=[noop],
+        activities=[noop, *(activities(settings) if same else [])],
+        # Like Boardroom's: its own deterministic modules imported once, and the calls shared.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(
+                *PASSTHROUGH_MODULES, "bench.bare_workflows", "bench.bare_calls"
+            )
+        ),
+        interceptors=[HeartbeatInterceptor(), *worker_interceptors(client, settings)],
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,

@@ -1,11 +1,13 @@
-"""The bare baselines: plain Temporal workflows that run the same number of (no-op) activities as
-a Boardroom project, in the same dependency shape — sequential phases (discovery, execution whose
+"""The bare baselines: plain Temporal workflows that run the same number of activities as a
+Boardroom project, in the same dependency shape — sequential phases (discovery, execution whose
 tasks run as the plan's dependencies allow, launch) — and nothing else (no signals, no queries,
-no search attributes, no database).
+no search attributes, no state of their own).
 
 Two of them: `bare-single`, one workflow whose phases and tasks are coroutines (what a project is
 since the one-workflow patch, and the reference of issue 16), and `bare-project`, the old tree
-(discovery, execution, a child per task, launch as child workflows).
+(discovery, execution, a child per task, launch as child workflows). Both run no-op activities;
+`bare-single` given an `activity_queue` runs Boardroom's own activities instead, each with the
+input the measured project gave it (bench/bare_calls.py), on the worker that serves that queue.
 
 Deterministic code only; the shape comes in as input (measured from Boardroom's histories).
 """
@@ -19,6 +21,9 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+from bench import bare_calls
 
 TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(maximum_attempts=3)
@@ -29,28 +34,35 @@ class NoopInput(BaseModel):
 
 
 class BareLeafInput(BaseModel):
-    """Batches of activities run one after the other; the activities of a batch run together."""
+    """Batches of activities run one after the other; the activities of a batch run together.
+    `calls`, when given: the same batches as places in the measured project's list of calls."""
 
     batches: list[int] = []
+    calls: list[list[int]] = []
 
 
 class BareTask(BaseModel):
     id: str
     depends_on: list[str] = []
     batches: list[int] = [1]
+    calls: list[list[int]] = []
 
 
 class BareExecutionInput(BaseModel):
     batches: list[int] = []
+    calls: list[list[int]] = []
     tasks: list[BareTask] = []
 
 
 class BareProjectInput(BaseModel):
     # Activity batches the project runs itself: before each phase child, and (last) after launch.
     slots: list[list[int]] = [[], [], [], []]
+    slot_calls: list[list[list[int]]] = []
     discovery: BareLeafInput = BareLeafInput()
     execution: BareExecutionInput = BareExecutionInput()
     launch: BareLeafInput = BareLeafInput()
+    # Set: `bare-single` runs the calls bare_calls.CALLS holds for its workflow id, on this queue.
+    activity_queue: str = ""
 
 
 class BareProjectOutput(BaseModel):
@@ -74,6 +86,24 @@ async def run_batches(batches: list[int]) -> None:
                 for i in range(size)
             )
         )
+
+
+async def run_calls(queue: str, calls: list[bare_calls.Call], batches: list[list[int]], ids: dict[int, int]) -> None:
+    """The measured project's activities, batch by batch, each with the arguments it was given
+    (the documents' ids replaced by those of this run's documents, learned in `ids`)."""
+
+    async def call(c: bare_calls.Call) -> None:
+        got = await workflow.execute_activity(
+            c.name,
+            args=bare_calls.rename_ids(c.args, ids),
+            task_queue=queue,
+            start_to_close_timeout=TIMEOUT,
+            retry_policy=RETRY,
+        )
+        bare_calls.learn(c.result, got, ids)
+
+    for batch in batches:
+        await asyncio.gather(*(call(calls[i]) for i in batch))
 
 
 async def run_tasks(tasks: list[BareTask], run_one: Callable[[BareTask], Awaitable[None]]) -> None:
@@ -155,21 +185,33 @@ class BareSingleWorkflow:
 
     @workflow.run
     async def run(self, data: BareProjectInput) -> BareProjectOutput:
+        calls = bare_calls.CALLS.get(workflow.info().workflow_id) if data.activity_queue else None
+        if data.activity_queue and calls is None:
+            raise ApplicationError(f"no calls loaded for {workflow.info().workflow_id}", non_retryable=True)
+        ids: dict[int, int] = {}
+
+        async def run(batches: list[int], places: list[list[int]]) -> None:
+            if calls is None:
+                await run_batches(batches)
+            else:
+                await run_calls(data.activity_queue, calls, places, ids)
+
         slots = data.slots + [[]] * max(0, 4 - len(data.slots))
+        places = data.slot_calls + [[]] * max(0, 4 - len(data.slot_calls))
         phase_at = {"discovery": workflow.now()}
-        await run_batches(slots[0])
-        await run_batches(data.discovery.batches)
+        await run(slots[0], places[0])
+        await run(data.discovery.batches, data.discovery.calls)
         phase_at["execution"] = workflow.now()
-        await run_batches(slots[1])
-        await run_batches(data.execution.batches)
+        await run(slots[1], places[1])
+        await run(data.execution.batches, data.execution.calls)
 
         async def task(t: BareTask) -> None:
-            await run_batches(t.batches)
+            await run(t.batches, t.calls)
 
         await run_tasks(data.execution.tasks, task)
         phase_at["launch"] = workflow.now()
-        await run_batches(slots[2])
-        await run_batches(data.launch.batches)
+        await run(slots[2], places[2])
+        await run(data.launch.batches, data.launch.calls)
         done_at = workflow.now()
-        await run_batches(slots[3])
+        await run(slots[3], places[3])
         return BareProjectOutput(done_at=done_at, phase_at=phase_at)

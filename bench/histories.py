@@ -24,12 +24,17 @@ TASK_ACTIVITIES = frozenset({"produce", "review"})
 
 @dataclass
 class Scheduled:
-    """One activity a run scheduled: its type, the workflow task that scheduled it, and for the
-    activities of a task (produce, review) the task's id."""
+    """One activity a run scheduled: its type, the workflow task that scheduled it, for the
+    activities of a task (produce, review) the task's id; its place among the run's activities and
+    its input as recorded (a bare run can make the same call)."""
 
     name: str
     workflow_task: int
     task_id: str | None = None
+    index: int = -1
+    payloads: list[Payload] = field(default_factory=list)
+    # Its result as recorded, when it completed.
+    result: list[Payload] = field(default_factory=list)
 
 
 def task_id_of(payloads: list[Payload]) -> str | None:
@@ -128,6 +133,7 @@ def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
     by_done: dict[int, dict[int, int]] = {}
     children: list[str] = []
     scheduled: list[Scheduled] = []
+    by_event: dict[int, Scheduled] = {}
     children_done = 0
     closed_at: datetime | None = None
     sync_bytes = 0
@@ -141,10 +147,24 @@ def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
             if name == "sync_project":
                 sync_bytes += attrs.input.ByteSize()
             task_id = task_id_of(list(attrs.input.payloads)) if name in TASK_ACTIVITIES else None
-            scheduled.append(Scheduled(name=name, workflow_task=wft, task_id=task_id))
+            scheduled.append(
+                Scheduled(
+                    name=name,
+                    workflow_task=wft,
+                    task_id=task_id,
+                    index=len(scheduled),
+                    payloads=list(attrs.input.payloads),
+                )
+            )
+            by_event[ev.event_id] = scheduled[-1]
             batches[wft] = batches.get(wft, 0) + 1
             slot = by_done.setdefault(children_done, {})
             slot[wft] = slot.get(wft, 0) + 1
+        elif t == E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            attrs_done = ev.activity_task_completed_event_attributes
+            done = by_event.get(attrs_done.scheduled_event_id)
+            if done is not None:
+                done.result = list(attrs_done.result.payloads)
         elif t == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             if ev.activity_task_started_event_attributes.attempt > 1:
                 a.activity_retries += 1

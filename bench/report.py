@@ -40,9 +40,11 @@ def _phase_rows(tp: dict[str, Any], ov: dict[str, Any]) -> list[Row]:
     if not p50:
         return []
     measured = _phases(p50)
-    bare = (ov.get("bare_single") or {}).get("phase_p50_s") or {}
-    if bare:
-        measured += f" (bare single workflow: {_phases(bare)})"
+    for label, what in (("bare_same", "same activities"), ("bare_single", "no-op activities")):
+        bare = (ov.get(label) or {}).get("phase_p50_s") or {}
+        if bare:
+            measured += f" (bare single workflow, {what}: {_phases(bare)})"
+            break
     return [("Time per phase p50: discovery / execution / launch", measured, "—", None)]
 
 
@@ -111,35 +113,40 @@ def rows(results: dict[str, Any]) -> list[Row]:
                 and tp["history_events_per_run_mean"] * tp["runs_per_project"] <= EVENTS_PER_PROJECT_MAX,
             ),
         ]
-    # Issue 16 sets ≤ 1.10× against a bare single workflow running the same activities; the old
-    # reference, the bare tree of child workflows, is reported beside it without a target.
+    # Issue 16 sets ≤ 1.10× against a bare single workflow running the same activities: the bare
+    # workflow makes the measured project's own activity calls, so the ratio is what the project
+    # workflow itself costs. The bare references of no-op activities (one workflow, and the old tree
+    # of child workflows) are reported beside it without a target: against them the activities'
+    # own work counts as overhead too.
     if not failed("overhead", "Overhead vs a bare single workflow (same activities)", f"≤ {OVERHEAD_MAX:.2f}×"):
         ov = s["overhead"]
         wft = ov["workflow_tasks_per_project"]
-        out.append(
-            (
-                f"Overhead vs a bare single workflow running the same activities, {ov['projects']} at once "
-                "(makespan ratio)",
-                f"{ov['overhead_vs_bare_single']:.2f}× ({_num(ov['boardroom_makespan_s'])} s vs "
-                f"{_num(ov['bare_single_makespan_s'])} s; p50 per project {ov['overhead_vs_bare_single_p50']:.2f}×; "
-                f"workflow tasks per project {_num(wft['boardroom'], 0)} vs {_num(wft['bare_single'], 0)})",
-                f"≤ {OVERHEAD_MAX:.2f}×",
-                ov["overhead_vs_bare_single"] <= OVERHEAD_MAX,
+
+        def vs(label: str) -> str:
+            return (
+                f"{ov[f'overhead_vs_{label}']:.2f}× ({_num(ov['boardroom_makespan_s'])} s vs "
+                f"{_num(ov[f'{label}_makespan_s'])} s; p50 per project {ov[f'overhead_vs_{label}_p50']:.2f}×; "
+                f"workflow tasks per project {_num(wft['boardroom'], 0)} vs {_num(wft[label], 0)})"
             )
-        )
-        if "overhead_vs_bare_tree" in ov:
+
+        if "overhead_vs_bare_same" in ov:
             out.append(
                 (
-                    f"Overhead vs the old bare tree (child workflow per phase and task), {ov['projects']} at once",
-                    f"{ov['overhead_vs_bare_tree']:.2f}× ({_num(ov['boardroom_makespan_s'])} s vs "
-                    f"{_num(ov['bare_tree_makespan_s'])} s; p50 per project {ov['overhead_vs_bare_tree_p50']:.2f}×; "
-                    f"workflow tasks per project {_num(wft['boardroom'], 0)} vs {_num(wft['bare_tree'], 0)})",
-                    "—",
-                    None,
+                    f"Overhead vs a bare single workflow running the same activities (Boardroom's activity code, "
+                    f"the measured project's inputs), {ov['projects']} at once (makespan ratio)",
+                    vs("bare_same"),
+                    f"≤ {OVERHEAD_MAX:.2f}×",
+                    ov["overhead_vs_bare_same"] <= OVERHEAD_MAX,
                 )
             )
-        else:
-            failed("overhead_tree", "Overhead vs the old bare tree (child workflow per phase and task)")
+        for label, what, section in (
+            ("bare_single", "a bare single workflow of as many no-op activities", "overhead_noop"),
+            ("bare_tree", "the old bare tree of no-op activities (child workflow per phase and task)", "overhead_tree"),
+        ):
+            if f"overhead_vs_{label}" in ov:
+                out.append((f"Overhead vs {what}, {ov['projects']} at once", vs(label), "—", None))
+            else:
+                failed(section, f"Overhead vs {what}")
     if not failed("approvals", "Approval round trip (POST decision → its answer shows it decided)", "≤ 50 / 250 ms"):
         ap = s["approvals"]
         out += [
@@ -239,13 +246,13 @@ def notes(results: dict[str, Any]) -> list[str]:
     s, cpu = results["sections"], results.get("cpu", {})
     out: list[str] = []
     ov, tp = s.get("overhead", {}), s.get("throughput", {})
-    if "overhead_vs_bare_single" in ov and ov["overhead_vs_bare_single"] > OVERHEAD_MAX:
+    if "overhead_vs_bare_same" in ov and ov["overhead_vs_bare_same"] > OVERHEAD_MAX:
         wft = ov["workflow_tasks_per_project"]
         a = tp["actions_per_project_mean"]
         c_br, c_bare = cpu.get("throughput", {}).get("cpu_s", {}), cpu.get("overhead", {}).get("cpu_s", {})
         out.append(
             f"- Overhead: with the same {a['activities_scheduled']:.0f} activities, a project needs "
-            f"{wft['boardroom']:.0f} workflow tasks against {wft['bare_single']:.0f} for the bare single workflow "
+            f"{wft['boardroom']:.0f} workflow tasks against {wft['bare_same']:.0f} for the bare single workflow "
             f"({a['timers_started']:.0f} timers, {a['search_attribute_upserts']:.0f} search attribute upserts, "
             f"{a['signals_received']:.0f} signals received on top). The extra work shows as CPU: "
             f"{c_br.get('temporal_server', 0):.0f} vs {c_bare.get('temporal_server', 0):.0f} CPU-s for the "

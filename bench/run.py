@@ -2,7 +2,8 @@
 
 1. throughput — 50 autonomous projects from goal to operations; actions and history sizes;
 2. overhead — bare Temporal of the same shape at the same concurrency: one workflow per project
-   (the reference), then the old tree of child workflows;
+   making the measured project's own activity calls (the reference), then one workflow per
+   project of no-op activities, then the old tree of child workflows of no-op activities;
 4. memory — 1,000 projects open at their interview gate, RSS of a `boardroom worker` subprocess;
 3. approvals — 500 decisions through `POST /approvals/{id}/decision` (uvicorn subprocess, HTTP);
    then 500 `GET /projects/{id}`;
@@ -31,7 +32,7 @@ from typing import Any, TypeVar
 
 from temporalio.client import Client
 
-from bench import gates, report, throughput, year
+from bench import bare_calls, gates, report, throughput, year
 from bench.bare_workflows import BareProjectInput
 from bench.profile import Profiler
 from bench.stack import DevServer, Proc, bench_settings, free_port, start_api, start_worker
@@ -50,7 +51,8 @@ ON_DEV_SERVER = ("throughput", "overhead", "memory", "approvals", "reads")
 # Bounds that only guard against hangs; the sections take a fraction of them.
 TIMEOUTS = {
     "throughput": 300.0,
-    "overhead": 180.0,
+    "overhead": 300.0,
+    "overhead_noop": 180.0,
     "overhead_tree": 180.0,
     "memory": 540.0,
     "approvals": 480.0,
@@ -130,7 +132,10 @@ class Bench:
 
     async def run(self) -> None:
         args = self.args
-        workdir = Path(tempfile.mkdtemp(prefix="boardroom-bench-", dir=args.workdir or default_workdir()))
+        parent = args.workdir or default_workdir()
+        if parent:
+            Path(parent).mkdir(parents=True, exist_ok=True)  # --workdir may name a directory not made yet
+        workdir = Path(tempfile.mkdtemp(prefix="boardroom-bench-", dir=parent))
         self.results["workdir"] = str(workdir)
         log(f"work directory {workdir}")
         db_url = f"sqlite:///{workdir / 'boardroom.db'}"
@@ -179,21 +184,42 @@ class Bench:
                 self.results["profile_throughput_worker"] = profiler.stop()
         finally:
             worker.stop()
+        measured: throughput.MeasuredCalls | None = None
         if got is not None:
-            self.sections["throughput"], shape = got
-        if not self.wanted("overhead") or shape is None:
+            self.sections["throughput"], shape, measured = got
+        if not self.wanted("overhead") or shape is None or measured is None:
             return
         bare_settings = bench_settings(server.address, db_url, task_queue="bench-bare")
+        calls_file = workdir / "bare-calls.json"
+        throughput.write_same_calls(calls_file, measured, args.projects)
         cmd = [sys.executable, "-m", "bench.bare_worker"]
-        worker = await start_worker(client, bare_settings, workdir, cmd=cmd, name="bare-worker")
+        worker = await start_worker(
+            client, bare_settings, workdir, cmd=cmd, name="bare-worker", env={bare_calls.ENV: str(calls_file)}
+        )
         stack = {"worker": worker, "temporal_server": server.proc}
+        same = single = tree = None
         try:
-            # The same shape twice on the same worker, one after the other: one workflow per
-            # project (section "overhead", the reference), then the tree ("overhead_tree").
-            single = await self.section(
+            # The same shape three times on the same worker, one after the other: one workflow
+            # per project running Boardroom's own activities with the measured project's inputs
+            # (section "overhead", the reference), the same of no-op activities
+            # ("overhead_noop"), then the tree of no-ops ("overhead_tree").
+            same = await self.section(
                 "overhead",
                 throughput.run_bare(
-                    client, bare_settings.task_queue, args.projects, shape, TIMEOUTS["overhead"], single=True
+                    client,
+                    bare_settings.task_queue,
+                    args.projects,
+                    shape,
+                    TIMEOUTS["overhead"],
+                    single=True,
+                    same_activities=True,
+                ),
+                stack,
+            )
+            single = await self.section(
+                "overhead_noop",
+                throughput.run_bare(
+                    client, bare_settings.task_queue, args.projects, shape, TIMEOUTS["overhead_noop"], single=True
                 ),
                 stack,
             )
@@ -206,8 +232,8 @@ class Bench:
             )
         finally:
             worker.stop()
-        if single is not None:
-            self.sections["overhead"] = overhead(self.sections["throughput"], single, tree)
+        if same is not None or single is not None:
+            self.sections["overhead"] = overhead(self.sections["throughput"], same, single, tree)
 
     async def gates(self, client: Client, server: DevServer, db_url: str, workdir: Path) -> None:
         """Sections 4 and 3 (and the reads): one fresh `boardroom worker` and `boardroom api`."""
@@ -246,6 +272,10 @@ class Bench:
                 "activities_worker_rss_mib": round(acts.rss_mib(), 1),
             }
             if self.wanted("approvals"):
+                profilers = {
+                    label: Profiler.start(args.profile, proc, workdir / f"profile-approvals-{label}.txt")
+                    for label, proc in (("worker", worker), ("activities_worker", acts), ("api", api))
+                }
                 decided = await self.section(
                     "approvals",
                     gates.approval_round_trips(
@@ -253,6 +283,9 @@ class Bench:
                     ),
                     stack,
                 )
+                for label, profiler in profilers.items():
+                    if profiler is not None:
+                        self.results[f"profile_approvals_{label}"] = profiler.stop()
                 if decided is not None:
                     self.sections["approvals"] = decided
             if self.wanted("reads"):
@@ -276,30 +309,24 @@ class Bench:
             self.sections["year"] = lived
 
 
-def overhead(tp: dict[str, Any], single: dict[str, Any], tree: dict[str, Any] | None) -> dict[str, Any]:
-    """Boardroom against the bare single workflow (the target) and the bare tree (for reference)."""
+def overhead(
+    tp: dict[str, Any], same: dict[str, Any] | None, single: dict[str, Any] | None, tree: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Boardroom against the bare single workflow running the same activities (the target), and
+    for reference against the bare single workflow of no-op activities and the bare tree."""
     out: dict[str, Any] = {
         "projects": tp["projects"],
         "boardroom_makespan_s": tp["makespan_s"],
-        "bare_single_makespan_s": single["makespan_s"],
-        "overhead_vs_bare_single": round(tp["makespan_s"] / single["makespan_s"], 2),
-        "overhead_vs_bare_single_p50": round(tp["time_per_project_p50_s"] / single["time_per_project_p50_s"], 2),
-        "workflow_tasks_per_project": {
-            "boardroom": tp["actions_per_project_mean"]["workflow_tasks"],
-            "bare_single": single["actions_per_project_mean"]["workflow_tasks"],
-        },
-        "bare_single": single,
+        "workflow_tasks_per_project": {"boardroom": tp["actions_per_project_mean"]["workflow_tasks"]},
     }
-    if tree is not None:
-        out.update(
-            {
-                "bare_tree_makespan_s": tree["makespan_s"],
-                "overhead_vs_bare_tree": round(tp["makespan_s"] / tree["makespan_s"], 2),
-                "overhead_vs_bare_tree_p50": round(tp["time_per_project_p50_s"] / tree["time_per_project_p50_s"], 2),
-                "bare_tree": tree,
-            }
-        )
-        out["workflow_tasks_per_project"]["bare_tree"] = tree["actions_per_project_mean"]["workflow_tasks"]
+    for label, ref in (("bare_same", same), ("bare_single", single), ("bare_tree", tree)):
+        if ref is None:
+            continue
+        out[f"{label}_makespan_s"] = ref["makespan_s"]
+        out[f"overhead_vs_{label}"] = round(tp["makespan_s"] / ref["makespan_s"], 2)
+        out[f"overhead_vs_{label}_p50"] = round(tp["time_per_project_p50_s"] / ref["time_per_project_p50_s"], 2)
+        out["workflow_tasks_per_project"][label] = ref["actions_per_project_mean"]["workflow_tasks"]
+        out[label] = ref
     return out
 
 
@@ -339,7 +366,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         nargs="?",
         const="py-spy",
         default=None,
-        help="sample the throughput worker with py-spy (path to the py-spy binary; default: py-spy on PATH)",
+        help=(
+            "sample the throughput worker, and the workers and the API during approvals, with py-spy "
+            "(path to the py-spy binary; default: py-spy on PATH)"
+        ),
     )
     return parser.parse_args(argv)
 

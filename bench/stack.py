@@ -195,14 +195,19 @@ async def wait_for_pollers(client: Client, task_queue: str, proc: Proc, timeout:
 
 
 async def start_worker(
-    client: Client, settings: Settings, workdir: Path, cmd: list[str] | None = None, name: str = "worker"
+    client: Client,
+    settings: Settings,
+    workdir: Path,
+    cmd: list[str] | None = None,
+    name: str = "worker",
+    env: dict[str, str] | None = None,
 ) -> Proc:
     """A worker subprocess (`boardroom worker` unless `cmd` says otherwise), ready when it polls."""
     proc = Proc(
         f"{name} ({settings.task_queue})",
         cmd or boardroom_command("worker"),
         workdir / f"{name}-{settings.task_queue}.log",
-        env=child_env(settings),
+        env=child_env(settings) | (env or {}),
     )
     try:
         await wait_for_pollers(client, settings.task_queue, proc, role=settings.worker_role)

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
 
+from bench.bare_calls import plain_json, write
 from bench.bare_workflows import (
     BareExecutionInput,
     BareLeafInput,
@@ -39,6 +42,8 @@ LAUNCH_ACTIVITIES = frozenset(
     {"compliance_review", "create_stripe_offer", "finalize_site", "publish_github", "announce_slack", "validate_launch"}
 )
 GROUPS = ("discovery", "execution", "launch")
+# Workflow ids of the bare runs that make Boardroom's own activity calls.
+SAME_PREFIX = "bench-bare-same"
 
 
 def _group(activity: Scheduled) -> str | None:
@@ -51,12 +56,18 @@ def _group(activity: Scheduled) -> str | None:
     return None
 
 
+def _calls(activities: list[Scheduled]) -> list[list[int]]:
+    """The batches (activities scheduled by the same workflow task), in order, as the places of
+    their activities in the run's list."""
+    batches: dict[int, list[int]] = {}
+    for a in activities:
+        batches.setdefault(a.workflow_task, []).append(a.index)
+    return [batches[k] for k in sorted(batches)]
+
+
 def _batches(activities: list[Scheduled]) -> list[int]:
     """Sizes of the batches (activities scheduled by the same workflow task), in order."""
-    sizes: dict[int, int] = {}
-    for a in activities:
-        sizes[a.workflow_task] = sizes.get(a.workflow_task, 0) + 1
-    return [sizes[k] for k in sorted(sizes)]
+    return [len(batch) for batch in _calls(activities)]
 
 
 def bare_shape(tree: list[RunInfo], state: ProjectState) -> BareProjectInput:
@@ -113,17 +124,50 @@ def single_shape(project: RunInfo, state: ProjectState) -> BareProjectInput:
             groups[group].append(a)
     assert state.plan is not None
     tasks = [
-        BareTask(id=t.id, depends_on=list(t.depends_on), batches=_batches(by_task[t.id]))
+        BareTask(id=t.id, depends_on=list(t.depends_on), batches=_batches(by_task[t.id]), calls=_calls(by_task[t.id]))
         for t in state.plan.tasks
         if t.id in by_task
     ]
+
+    def leaf(activities: list[Scheduled]) -> BareLeafInput:
+        return BareLeafInput(batches=_batches(activities), calls=_calls(activities))
+
     return BareProjectInput(
         slots=[_batches(slot) for slot in slots],
-        discovery=BareLeafInput(batches=_batches(groups["discovery"])),
+        slot_calls=[_calls(slot) for slot in slots],
+        discovery=leaf(groups["discovery"]),
         # Task activities whose task could not be told (not plain JSON) run before the tasks.
-        execution=BareExecutionInput(batches=_batches(groups["execution"]), tasks=tasks),
-        launch=BareLeafInput(batches=_batches(groups["launch"])),
+        execution=BareExecutionInput(
+            batches=_batches(groups["execution"]), calls=_calls(groups["execution"]), tasks=tasks
+        ),
+        launch=leaf(groups["launch"]),
     )
+
+
+@dataclass
+class MeasuredCalls:
+    """One measured project's activities as calls a bare run can make again: its id (each bare
+    run's inputs name a project of its own in its place) and (activity name, arguments, result), each as JSON."""
+
+    project_id: str
+    calls: list[tuple[str, str, str]]
+
+
+def measured_calls(project: RunInfo, project_id: str) -> MeasuredCalls:
+    """(activity name, arguments, result), each as JSON text, of every activity `project` ran."""
+    return MeasuredCalls(
+        project_id,
+        [(a.name, plain_json(a.name, a.payloads), plain_json(a.name, a.result)) for a in project.activities],
+    )
+
+
+def write_same_calls(path: Path, measured: MeasuredCalls, count: int) -> list[str]:
+    """The calls file for `count` bare runs of the same activities; their workflow ids. Run i's
+    project is `bench-same-<i>` where the measured project's id was."""
+    ids = [f"{SAME_PREFIX}-{i:04d}" for i in range(count)]
+    renames = {wid: (measured.project_id, f"bench-same-{i:04d}") for i, wid in enumerate(ids)}
+    write(path, measured.calls, renames)
+    return ids
 
 
 def _actions_summary(trees: list[list[RunInfo]], queries_per_tree: int) -> dict[str, Any]:
@@ -176,7 +220,9 @@ def _timing(starts: list[datetime], ends: list[datetime]) -> dict[str, float]:
     }
 
 
-async def run_boardroom(client: Client, task_queue: str, count: int, timeout: float) -> tuple[dict[str, Any], Any]:
+async def run_boardroom(
+    client: Client, task_queue: str, count: int, timeout: float
+) -> tuple[dict[str, Any], BareProjectInput, MeasuredCalls]:
     """Start `count` autonomous projects together; wait until all are in operations."""
     handles = await start_projects(client, task_queue, "bench-tp", count, Policy(auto_approve=AutoApprove.all))
     await wait_count(
@@ -205,6 +251,7 @@ async def run_boardroom(client: Client, task_queue: str, count: int, timeout: fl
     ranked = sorted(range(count), key=lambda i: tree_actions(trees[i]).activities_scheduled)
     median = ranked[count // 2]
     shape = bare_shape(trees[median], states[median])
+    calls = measured_calls(trees[median][0], states[median].project_id)
     result["shape"] = {
         "activities": tree_actions(trees[median]).activities_scheduled,
         "child_workflows": tree_actions(trees[median]).child_workflow_starts,
@@ -213,16 +260,27 @@ async def run_boardroom(client: Client, task_queue: str, count: int, timeout: fl
         "launch": shape.launch.batches,
         "tasks": [{"id": t.id, "depends_on": t.depends_on, "batches": t.batches} for t in shape.execution.tasks],
     }
-    return result, shape
+    return result, shape, calls
 
 
 async def run_bare(
-    client: Client, task_queue: str, count: int, shape: BareProjectInput, timeout: float, *, single: bool
+    client: Client,
+    task_queue: str,
+    count: int,
+    shape: BareProjectInput,
+    timeout: float,
+    *,
+    single: bool,
+    same_activities: bool = False,
 ) -> dict[str, Any]:
     """`count` bare projects at once — one workflow each (`single`) or the tree of child
-    workflows; timed like Boardroom (start → end of launch)."""
+    workflows; timed like Boardroom (start → end of launch). With `same_activities`, single
+    workflows that make the measured project's own activity calls (its worker loaded them from
+    the file `write_same_calls` wrote) instead of no-ops."""
     run = BareSingleWorkflow.run if single else BareProjectWorkflow.run
-    prefix = "bench-bare-single" if single else "bench-bare-tree"
+    prefix = SAME_PREFIX if same_activities else "bench-bare-single" if single else "bench-bare-tree"
+    if same_activities:
+        shape = shape.model_copy(update={"activity_queue": task_queue})
     handles = await asyncio.gather(
         *(client.start_workflow(run, shape, id=f"{prefix}-{i:04d}", task_queue=task_queue) for i in range(count))
     )

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+import pytest
+from temporalio import activity
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from bench import bare_calls
+from bench.bare_calls import learn, plain_json, rename_ids
 from bench.bare_workflows import (
     BareExecutionInput,
     BareLeafInput,
@@ -19,7 +26,7 @@ from bench.bare_workflows import (
     noop,
 )
 from bench.histories import Actions, RunInfo, Scheduled, summarise, task_id_of
-from bench.throughput import bare_shape
+from bench.throughput import bare_shape, measured_calls, write_same_calls
 from domain.project import ProjectState
 from domain.work import Plan, TaskSpec
 
@@ -110,3 +117,115 @@ async def test_bare_single_workflow_runs_the_shape_in_one_history(dev_client: Cl
     assert run.children == []
     assert run.actions.activities_scheduled == 14  # 5 in slots, 2 + 4 + 3 in the phases
     assert out.phase_at["discovery"] <= out.phase_at["execution"] <= out.phase_at["launch"] <= out.done_at
+
+
+def test_recorded_document_ids_are_replaced_by_the_ones_the_bare_run_got() -> None:
+    ids: dict[int, int] = {}
+    # research stored document 5 in the measured run and document 41 in this one; the site's id
+    # comes back as digits in a details map.
+    learn({"document_id": 5, "summary": "s"}, {"document_id": 41, "summary": "s"}, ids)
+    learn([{"deliverable_id": 7}, {"deliverable_id": 8}], [{"deliverable_id": 70}, {"deliverable_id": 8}], ids)
+    learn({"details": {"document_id": "9"}}, {"details": {"document_id": "90"}}, ids)
+    assert ids == {5: 41, 7: 70, 9: 90}
+    later = {
+        "context": {"research_document_id": 5, "upstream": [{"deliverable_id": 7, "title": "t"}]},
+        "deliverable_ids": [7, 8, 12],
+        "site_document_id": 9,
+        "details": {"document_id": "9"},
+        # Not a document id: left alone even where the number matches.
+        "round": 5,
+        "task": {"id": "7"},
+    }
+    assert rename_ids(later, ids) == {
+        "context": {"research_document_id": 41, "upstream": [{"deliverable_id": 70, "title": "t"}]},
+        "deliverable_ids": [70, 8, 12],
+        "site_document_id": 90,
+        "details": {"document_id": "90"},
+        "round": 5,
+        "task": {"id": "7"},
+    }
+
+
+def test_calls_file_gives_each_bare_run_a_project_of_its_own(tmp_path: Path) -> None:
+    json_payload = {"encoding": b"json/plain"}
+    run = _run(
+        [
+            Scheduled(
+                "research",
+                4,
+                index=0,
+                payloads=[Payload(metadata=json_payload, data=b'{"project_id": "bench-tp-0003"}')],
+                result=[Payload(metadata=json_payload, data=b'{"document_id": 5}')],
+            ),
+            Scheduled(
+                "notify_slack",
+                4,
+                index=1,
+                payloads=[Payload(metadata={"encoding": b"binary/null"}, data=b"")],
+            ),
+        ]
+    )
+    measured = measured_calls(run, "bench-tp-0003")
+    assert measured.calls == [
+        ("research", '[{"project_id": "bench-tp-0003"}]', '[{"document_id": 5}]'),
+        ("notify_slack", "[null]", "[]"),
+    ]
+    path = tmp_path / "calls.json"
+    ids = write_same_calls(path, measured, 2)
+    assert bare_calls.load(path) == 2
+    first, second = (bare_calls.CALLS[wid] for wid in ids)
+    assert first[0] == bare_calls.Call("research", [{"project_id": "bench-same-0000"}], {"document_id": 5})
+    assert second[0].args == [{"project_id": "bench-same-0001"}]
+    assert first[1] == bare_calls.Call("notify_slack", [None], None)
+    with pytest.raises(bare_calls.CallsError, match="not plain JSON"):
+        plain_json("produce", [Payload(metadata={"encoding": b"binary/encrypted"}, data=b"x")])
+
+
+@activity.defn(name="bench-test-store")
+async def _store(data: dict[str, Any]) -> dict[str, Any]:
+    return {"document_id": 1000 + data["n"]}
+
+
+_SEEN: list[Any] = []
+
+
+@activity.defn(name="bench-test-use")
+async def _use(data: dict[str, Any]) -> None:
+    _SEEN.append(data)
+
+
+async def test_bare_single_workflow_makes_the_measured_calls_with_its_own_ids(
+    dev_client: Client, task_queue: str
+) -> None:
+    wid = f"bare-same-{task_queue}"
+    bare_calls.CALLS[wid] = [
+        bare_calls.Call("bench-test-store", [{"n": 1}], {"document_id": 5}),
+        bare_calls.Call("bench-test-use", [{"project_id": "p", "deliverable_ids": [5, 6]}], None),
+    ]
+    shape = BareProjectInput(
+        slots=[[], [], [], []],
+        discovery=BareLeafInput(batches=[1], calls=[[0]]),
+        launch=BareLeafInput(batches=[1], calls=[[1]]),
+        activity_queue=task_queue,
+    )
+    # As the bare worker runs it: the calls are the worker's one copy, shared with every run.
+    runner = SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("bench.bare_workflows", "bench.bare_calls")
+    )
+    _SEEN.clear()
+    try:
+        async with Worker(
+            dev_client,
+            task_queue=task_queue,
+            workflows=[BareSingleWorkflow],
+            activities=[_store, _use],
+            workflow_runner=runner,
+        ):
+            handle = await dev_client.start_workflow(BareSingleWorkflow.run, shape, id=wid, task_queue=task_queue)
+            await handle.result()
+    finally:
+        del bare_calls.CALLS[wid]
+    # The second call got the id the first one returned in this run (1001), not the recorded 5.
+    assert _SEEN == [{"project_id": "p", "deliverable_ids": [1001, 6]}]
+    run = summarise(handle.id, await handle.fetch_history())
+    assert [a.name for a in run.activities] == ["bench-test-store", "bench-test-use"]
