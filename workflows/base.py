@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.work import Usage
     from workflows.describe import agent_summary
     from workflows.options import AGENT
+    from workflows.patches import patched
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -227,7 +228,7 @@ class GateClient:
                     )
                 )
                 if outcome.decision != "approve":
-                    if workflow.patched(PATCH_TYPED_BUDGET_REFUSAL):
+                    if patched(PATCH_TYPED_BUDGET_REFUSAL):
                         raise BudgetRejected(what) from None
                     raise LegacyBudgetRejected(what) from None
 

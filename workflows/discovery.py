@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import activity_defs as defs
     from workflows.base import SIGNAL_PLAN_UPDATED, GateClient, add_usage
     from workflows.options import STORE
+    from workflows.patches import patched
 
 SIGNAL_STEER = "steer"
 # Added while projects were live: runs recorded before it replay without the extra signal.
@@ -109,7 +110,7 @@ class DiscoveryWorkflow(GateClient):
         )
         answers = dict(answered.answers)
         related: list[RelatedDocument] = []
-        if workflow.patched(PATCH_RELATED):
+        if patched(PATCH_RELATED):
             found = await workflow.execute_activity(
                 defs.related_documents,
                 RelatedInput(project_id=data.project_id, text=" ".join([data.goal, *answers.values()])[:4000]),
@@ -144,7 +145,7 @@ class DiscoveryWorkflow(GateClient):
             )
             usage = add_usage(usage, planned.usage)
             plan = planned.plan
-            if workflow.patched(PATCH_PLAN_VISIBLE):
+            if patched(PATCH_PLAN_VISIBLE):
                 # Show the plan on the project (board, approval page) while the CEO decides on it.
                 await self.tell_project(SIGNAL_PLAN_UPDATED, PlanUpdate(plan=plan, revision=revision))
             outcome = await self.ask(
@@ -161,7 +162,7 @@ class DiscoveryWorkflow(GateClient):
                 )
             )
             if outcome.decision == "approve":
-                if outcome.plan is not None and workflow.patched(PATCH_PLAN_EDITS):
+                if outcome.plan is not None and patched(PATCH_PLAN_EDITS):
                     plan = outcome.plan
                 break
             if revision >= data.policy.max_plan_revisions:

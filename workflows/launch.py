@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.base import GateClient
     from workflows.compliance_gate import check_before_publishing
     from workflows.options import INTEGRATION
+    from workflows.patches import patched
 
 A = TypeVar("A")
 
@@ -71,7 +72,7 @@ class LaunchWorkflow(GateClient):
         price = f"${offer.price_usd:.2f}" if offer else "no price"
         compliance_note = ""
         spent = Usage()
-        if workflow.patched(PATCH_COMPLIANCE):
+        if patched(PATCH_COMPLIANCE):
             checked = await self._compliance(data, spent)
             if checked is None:
                 return LaunchOutput(launched=False, usage=spent)
@@ -111,7 +112,7 @@ class LaunchWorkflow(GateClient):
             follow_ups=[t.title for t in data.plan.tasks if t.risk == Risk.high],
         )
         launched: list[IntegrationResult]
-        if workflow.patched(PATCH_SITE_BEFORE_PUBLISH):
+        if patched(PATCH_SITE_BEFORE_PUBLISH):
             stripe = await self._step("launch-stripe", defs.create_stripe_offer, publish)
             # SiteInput bounds the link; a longer one (never seen from Stripe) keeps "not live".
             link = stripe.url if stripe.status == "done" and stripe.url and len(stripe.url) <= 2000 else None

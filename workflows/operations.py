@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.compliance_gate import check_before_publishing
     from workflows.execution import task_workflow_id
     from workflows.options import INTEGRATION
+    from workflows.patches import patched
     from workflows.produce_review import ProduceReviewWorkflow, TaskRunInput, TaskRunOutput
 
 # Added while projects were live: passed improvements of a launched project go through the
@@ -131,7 +132,7 @@ class OperationsReviewWorkflow(GateClient):
             raise
         summary = analysis.summary
         published: list[IntegrationResult] = []
-        if data.publication is not None and workflow.patched(PATCH_IMPROVEMENT_COMPLIANCE):
+        if data.publication is not None and patched(PATCH_IMPROVEMENT_COMPLIANCE):
             note, published = await self._publish(data, data.publication, analysis, list(results))
             summary = f"{summary} {note}".strip()
         return ReviewCycleOutput(summary=summary, results=list(results), usage=analysis.usage, integrations=published)
@@ -164,7 +165,7 @@ class OperationsReviewWorkflow(GateClient):
                 spent=analysis.usage,
             )
         except (ActivityError, ChildWorkflowError) as err:
-            if isinstance(err.cause, CancelledError) or not workflow.patched(PATCH_COMPLIANCE_FAILURE_NOTED):
+            if isinstance(err.cause, CancelledError) or not patched(PATCH_COMPLIANCE_FAILURE_NOTED):
                 raise
             cause = err.cause
             reason = (cause.message if isinstance(cause, FailureError) else "") or str(err)

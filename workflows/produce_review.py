@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.work import ProduceInput, ProduceOutput, ReviewInput, ReviewOutput, TaskSpec, Usage, WorkContext
     from workflows import activity_defs as defs
     from workflows.base import BudgetRejected, GateClient, LegacyBudgetRejected, RoleBudgetRejected, add_usage
+    from workflows.patches import patched
 
 # Added while projects were live: a deliverable approved with the CEO's edited text finishes with
 # that version (older runs never received one).
@@ -192,7 +193,7 @@ class ProduceReviewWorkflow(GateClient):
         """The CEO's edited version (approve with edits) replaces the producer's last one."""
         if outcome.decision != "approve" or outcome.deliverable_id is None:
             return deliverable
-        if not workflow.patched(PATCH_EDITED_DELIVERABLE):
+        if not patched(PATCH_EDITED_DELIVERABLE):
             return deliverable
         return deliverable.model_copy(update={"deliverable_id": outcome.deliverable_id})
 

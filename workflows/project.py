@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.notices import open_gate, send_gate_notices
     from workflows.operations import OperationsReviewWorkflow, ReviewCycleInput, publication
     from workflows.options import NOTICE, STORE
+    from workflows.patches import patched
     from workflows.projection import Projection
     from workflows.role_budgets import RoleBudgets, is_role_gate
     from workflows.search import SA_COST_USD, SA_OWNER, SA_PENDING_GATES, SA_PHASE, SA_PROJECT_ID
@@ -208,7 +209,7 @@ class ProjectWorkflow:
         try:
             gate = self._check(decision)
             problem = self._external_problem(gate, decision)
-            if problem and workflow.patched(PATCH_EXTERNAL_DECISIONS):
+            if problem and patched(PATCH_EXTERNAL_DECISIONS):
                 raise rejected(problem, "InvalidDecision")
         except ApplicationError as err:
             workflow.logger.warning("decide signal ignored: %s", err.message)
@@ -222,7 +223,7 @@ class ProjectWorkflow:
         self._policy = self._policy.model_copy(update={"role_budgets_usd": dict(update.budgets_usd)})
         self._input = self._input.model_copy(update={"policy": self._policy})
         child = self._child
-        if child is not None and self.state.phase == Phase.execution and workflow.patched(PATCH_EXECUTION_ROLE_BUDGETS):
+        if child is not None and self.state.phase == Phase.execution and patched(PATCH_EXECUTION_ROLE_BUDGETS):
             self._in_background(self._tell_execution(child, update))
         return self._roles.set_budgets(update.budgets_usd)
 
@@ -323,7 +324,7 @@ class ProjectWorkflow:
         automatic = auto_approves(self._policy.auto_approve, gate.risk, gate.kind)
         await self._record_gate(gate, auto_approved=automatic)
         if automatic:
-            if gate.status != GateStatus.pending and workflow.patched(PATCH_AUTO_APPROVE_AFTER_DECISION):
+            if gate.status != GateStatus.pending and patched(PATCH_AUTO_APPROVE_AFTER_DECISION):
                 # Someone decided while the gate was being recorded: that decision stands (the
                 # policy's would fail this handler, and with it the project, as already decided).
                 return
@@ -404,7 +405,7 @@ class ProjectWorkflow:
         except ActivityError as err:
             # A cancellation that reaches an activity the project itself awaits (a store write)
             # arrives as that activity's error: end as cancelled, cleanly, like any other.
-            if not (isinstance(err.cause, CancelledError) and workflow.patched(PATCH_CANCEL_IN_ACTIVITY)):
+            if not (isinstance(err.cause, CancelledError) and patched(PATCH_CANCEL_IN_ACTIVITY)):
                 raise
             await self._end(Status.cancelled)
             raise asyncio.CancelledError() from None
@@ -455,7 +456,7 @@ class ProjectWorkflow:
                     decided_at=now,
                 ),
             )
-        if workflow.patched(PATCH_END_AFTER_FOLLOW_UPS):
+        if patched(PATCH_END_AFTER_FOLLOW_UPS):
             # Decision follow-ups sync the read model too: theirs must not land after the final one.
             await self._drain()
         # The last word on a stopped project is the whole state: whatever an earlier small sync
@@ -699,7 +700,7 @@ class ProjectWorkflow:
         now = workflow.now()
         vote: VoteRecord | None = None
         needed = approvals_needed(self._policy.quorum, self._policy.approvers, gate.risk)
-        if needed > 1 and decision.channel not in INTERNAL_CHANNELS and workflow.patched(PATCH_QUORUM):
+        if needed > 1 and decision.channel not in INTERNAL_CHANNELS and patched(PATCH_QUORUM):
             # One vote per listed approver: the Nth approval or the first "no" resolves the gate.
             gate.approvals_needed = needed
             gate.votes.append(
@@ -750,7 +751,7 @@ class ProjectWorkflow:
             and decision.decision == "approve"
             and decision.plan_edits is not None
             and self.state.plan is not None
-            and workflow.patched(PATCH_APPROVE_WITH_EDITS)
+            and patched(PATCH_APPROVE_WITH_EDITS)
         ):
             # Checked by the validator (or the signal handler) in this activation: it applies.
             edits = describe_plan_edits(self.state.plan, decision.plan_edits)
@@ -777,7 +778,7 @@ class ProjectWorkflow:
             approvals=sum(1 for v in gate.votes if v.decision == "approve"),
             approvals_needed=needed if vote is not None else 1,
         )
-        if workflow.patched(PATCH_FAST_DECIDE):
+        if patched(PATCH_FAST_DECIDE):
             # The decision has taken effect (state, status, search attributes): answer now and
             # record, notify and sync in the background, which `_drain` waits for.
             self._recompute()
@@ -806,7 +807,7 @@ class ProjectWorkflow:
             decision.deliverable_text is not None
             and decision.decision == "approve"
             and gate.deliverable_id is not None
-            and workflow.patched(PATCH_APPROVE_WITH_EDITS)
+            and patched(PATCH_APPROVE_WITH_EDITS)
         )
 
     async def _store_deliverable_edit(self, gate: GateView, decision: GateDecision) -> int:
@@ -839,7 +840,7 @@ class ProjectWorkflow:
             await self._record_vote(vote)
         edited_deliverable: int | None = None
         if self._edits_deliverable(gate, decision):
-            if gate.id in self._editing and workflow.patched(PATCH_EDITS_IN_TURN):
+            if gate.id in self._editing and patched(PATCH_EDITS_IN_TURN):
                 # An earlier approver's edit is still being stored: this one is the next version.
                 await workflow.wait_condition(lambda: gate.id not in self._editing)
             edited_deliverable = await self._store_deliverable_edit(gate, decision)
@@ -952,7 +953,7 @@ class ProjectWorkflow:
         )
         # Older workers (and recorded histories) answered None.
         notify = await self._store(open_gate, record)
-        if notify is not None and notify.channels and workflow.patched(PATCH_GATE_NOTIFY):
+        if notify is not None and notify.channels and patched(PATCH_GATE_NOTIFY):
             # Email / webhook in the background (`_drain` waits): a slow receiver never holds up the gate.
             send = asyncio.create_task(send_gate_notices(record.model_copy(deep=True), notify.channels))
             self._follow_ups.add(send)
@@ -981,7 +982,7 @@ class ProjectWorkflow:
 
     def _shape(self) -> bool:
         """One workflow (True), or child workflows for a run recorded before PATCH_ONE_WORKFLOW."""
-        return workflow.patched(PATCH_ONE_WORKFLOW)
+        return patched(PATCH_ONE_WORKFLOW)
 
     async def run_inline(self, cls: Any, arg: Any, scope: str, *, phase: bool = False) -> Any:
         """Run a phase or task (a GateClient workflow class) as a coroutine of this workflow;
@@ -1026,7 +1027,7 @@ class ProjectWorkflow:
     def _mark_phase(self, phase: Phase, detail: str = "") -> None:
         self.state.phase = phase
         self.state.timeline.append(PhaseMark(phase=phase, at=workflow.now()))
-        if workflow.patched(PATCH_PHASE_NOTICE):
+        if patched(PATCH_PHASE_NOTICE):
             what = PHASE_NOTICES[phase]
             if phase == Phase.execution:
                 what += f" ({len(self.state.tasks)} tasks)"

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.launch import SlackNotice
     from domain.project import MAX_ROLE_NOTICES, RoleBudgetNotice, RoleBudgetState, TaskProgress
     from workflows.base import SIGNAL_ROLE_BUDGET
+    from workflows.patches import patched
 
 if TYPE_CHECKING:
     from workflows.project import ProjectWorkflow
@@ -81,7 +82,7 @@ class RoleBudgets:
 
     def wanted(self, progress: TaskProgress) -> bool:
         """Whether this progress concerns role budgets at all (older runs never had any)."""
-        return bool(progress.ack or self.state.budgets_usd) and workflow.patched(PATCH_ROLE_BUDGETS)
+        return bool(progress.ack or self.state.budgets_usd) and patched(PATCH_ROLE_BUDGETS)
 
     def on_progress(self, progress: TaskProgress, role: str) -> None:
         """Count a task's spend under its role; answer the task when it asked (from a signal handler)."""
@@ -105,7 +106,7 @@ class RoleBudgets:
         role = next((r for r, key in state.held.items() if key == gate.key), None)
         if role is None:
             return
-        now = workflow.patched(PATCH_ROLE_GATE_DECIDED)
+        now = patched(PATCH_ROLE_GATE_DECIDED)
         if now:
             state = self._roll()
         del state.held[role]

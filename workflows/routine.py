@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.work import Plan, TaskSpec
     from workflows.base import SIGNAL_PLAN_UPDATED
     from workflows.execution import task_workflow_id
+    from workflows.patches import patched
     from workflows.produce_review import ProduceReviewWorkflow, TaskRunInput
 
 ROUTINE_WORKFLOW = "routine"
@@ -110,7 +111,7 @@ class RoutineWorkflow:
                 goal=data.goal,
                 task=task,
                 policy=data.policy,
-                ask_role_budget=workflow.patched(PATCH_ROUTINE_ROLE_BUDGETS),
+                ask_role_budget=patched(PATCH_ROUTINE_ROLE_BUDGETS),
             ),
             id=task_workflow_id(workflow.info().workflow_id, task.id),
             parent_close_policy=ParentClosePolicy.TERMINATE,

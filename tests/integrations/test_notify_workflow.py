@@ -26,6 +26,7 @@ from tests.fakes.smtp_server import FakeSMTP
 from tests.fakes.webhook_receiver import FakeReceiver
 from tests.workflows.helpers import activity_names, cancel_and_wait, decide, next_gate, start_project, wait_for
 from workers.worker import create_worker
+from workflows.patches import taken
 from workflows.project import PATCH_GATE_NOTIFY, ProjectWorkflow
 
 pytestmark = pytest.mark.timeout(180)
@@ -122,7 +123,7 @@ async def test_a_gate_and_its_reminder_go_out_by_email_and_signed_webhook(
 
             # recorded as its own activities, behind the patch; the link never enters the history
             history = await events(handle)
-            assert PATCH_GATE_NOTIFY in patches(history)
+            assert taken(patches(history), PATCH_GATE_NOTIFY)
             assert (
                 activity_names(history).count("notify_email") == 2
                 and activity_names(history).count("notify_webhook") == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
@@ -26,6 +27,8 @@ from tests.workflows.helpers import (
 )
 from tests.workflows.old_shape import ProjectBeforeOneWorkflow
 from workers.worker import activities, create_worker, workflow_runner, workflows
+from workflows import patches
+from workflows.patches import BASELINE
 from workflows.project import PATCH_ONE_WORKFLOW, ProjectWorkflow
 
 CHILD_STARTED = EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
@@ -43,7 +46,7 @@ def patches_in(events: list[HistoryEvent]) -> set[str]:
 
 
 async def test_a_project_started_before_one_workflow_goes_on_and_moves_at_continue_as_new(
-    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = dev_env.client
     # Reviews every 3 s (real time), and a history limit every run in operations reaches at once:
@@ -56,6 +59,8 @@ async def test_a_project_started_before_one_workflow_goes_on_and_moves_at_contin
         activities=activities(settings),
         workflow_runner=workflow_runner(),
     )
+    # The code of then also asked each patch on its own (no BASELINE marker: workflows/patches.py).
+    monkeypatch.setattr(patches, "COVERED", frozenset())
     async with old:
         handle = await start_project(client, task_queue, goal=f"Sell tea towels {uuid.uuid4().hex[:6]}", policy=policy)
         first_run = (await handle.describe()).run_id
@@ -65,6 +70,7 @@ async def test_a_project_started_before_one_workflow_goes_on_and_moves_at_contin
         assert plan.requester_workflow_id == f"{handle.id}/discovery"
 
     # Today's worker takes over the live run (and its child) mid-discovery.
+    monkeypatch.undo()
     async with create_worker(client, settings, task_queue=task_queue):
         await decide(handle, plan)
         state = await approve_until(handle, Phase.operations)
@@ -77,12 +83,14 @@ async def test_a_project_started_before_one_workflow_goes_on_and_moves_at_contin
         # The old run went on in its own shape (child workflows, no patch) and continued as new.
         old_events = await history_events_of_run(client, handle.id, first_run)
         assert [e for e in old_events if e.event_type == CHILD_STARTED], "the old run used child workflows"
-        assert not any(PATCH_ONE_WORKFLOW in p for p in patches_in(old_events))
+        assert not any(PATCH_ONE_WORKFLOW in p or BASELINE in p for p in patches_in(old_events))
         assert old_events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 
         # The new run is one workflow, with the state carried: gates, tasks, KPIs.
         now = await history_events(client, handle.id)
-        assert any(PATCH_ONE_WORKFLOW in p for p in patches_in(now))
+        # One marker for every patch of then, one-workflow among them.
+        found = patches_in(now)
+        assert len(found) == 1 and BASELINE in found.pop() and PATCH_ONE_WORKFLOW in patches.COVERED
         assert not [e for e in now if e.event_type == CHILD_STARTED], "the new run started a child workflow"
         assert state.runs >= 2
         assert {g.kind.value for g in state.gates} >= {"interview", "plan", "go_live"}
