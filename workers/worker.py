@@ -124,6 +124,10 @@ def create_worker(
         # run. The SDK refuses two workers of one client on the same task queue whose task types
         # overlap; this way they do not.
         options.setdefault("no_remote_activities", True)
+    if registered_workflows and not settings.patch_baseline:
+        from workflows.patches import refuse_baseline
+
+        options.setdefault("patch_activation_callback", refuse_baseline)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,

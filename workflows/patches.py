@@ -7,10 +7,18 @@ one of those paths is simply today's code.
 
 So the patches that existed before BASELINE are answered together: the first time a run asks for
 any of them it asks `workflow.patched(BASELINE)`. A new run records that one marker and takes
-every patched path. A run recorded before it (its history has no BASELINE marker at that point)
-gets False, which the SDK keeps for the rest of the run, and each patch is then asked on its
-own, exactly as before: the recorded histories v1 … v6 replay unchanged, and a live run started
-on older code goes on as it did.
+every patched path. A run recorded before it, whose history asked a covered patch, has no
+BASELINE marker at that point: it gets False, which the SDK keeps for the rest of the run, and
+each patch is then asked on its own, exactly as before — the recorded histories v1 … v6 replay
+unchanged, and a live run started on older code goes on as it did. (An older run whose first
+covered patch is asked only once today's worker runs it live records BASELINE there: the answer,
+True, is the one the patch itself would have given live.)
+
+The cost is on the way back: a worker from before BASELINE cannot replay a run that recorded it
+(it asks each patch, finds no marker of its own and takes the old paths). A rollout that must
+keep a rollback open first runs the workers with BOARDROOM_PATCH_BASELINE=false (`refuse_baseline`:
+new runs record a marker per patch, as before; a history that holds BASELINE still answers True),
+then without it.
 
 The answer for a run is fixed by the first call, and every patch in COVERED is asked through
 `patched` (tests/workflows/test_patches.py checks the workflow modules call nothing else), so a
@@ -23,8 +31,12 @@ where the history has no marker of its own. New patches call `patched` too; outs
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from temporalio import workflow
+
+if TYPE_CHECKING:
+    from temporalio.worker import PatchActivationInput
 
 # One marker for every patch in COVERED.
 BASELINE = "patches-2026-12"
@@ -72,6 +84,13 @@ def patched(patch_id: str) -> bool:
     if patch_id in COVERED and workflow.patched(BASELINE):
         return True
     return workflow.patched(patch_id)
+
+
+def refuse_baseline(ask: PatchActivationInput) -> bool:
+    """The worker's patch activation callback with BOARDROOM_PATCH_BASELINE off: a new run never
+    records BASELINE (a history that holds it still answers True), so it records a marker per
+    patch, which a worker from before BASELINE can replay."""
+    return ask.patch_id != BASELINE
 
 
 def taken(recorded: Iterable[str], patch_id: str) -> bool:

@@ -24,7 +24,7 @@ from tests.api.test_lifecycle import eventually, pending_gate, worker
 from tests.api.test_slack import block_action, form, signed
 from tests.fakes.server import Reply
 from tests.fakes.slack_server import FakeSlack
-from workflows.patches import taken
+from workflows.patches import BASELINE, taken
 from workflows.project import PATCH_EXTERNAL_DECISIONS, ProjectWorkflow
 
 pytestmark = pytest.mark.timeout(180)
@@ -141,7 +141,7 @@ async def test_outside_signals_and_updates_cannot_claim_internal_channels(
             for e in history.events
             for p in e.marker_recorded_event_attributes.details["patch-data"].payloads
         }
-        assert taken(patches, PATCH_EXTERNAL_DECISIONS), "the ignoring branch is patched"
+        assert patches == {BASELINE} and taken(patches, PATCH_EXTERNAL_DECISIONS), "the ignoring branch is patched"
         still = await gate_now(handle, gate["id"])
         assert (still.status, still.decided_by) == (GateStatus.pending, None)
 

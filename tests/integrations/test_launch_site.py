@@ -23,7 +23,7 @@ from tests.integrations.test_publish import clone
 from tests.workflows.helpers import approve_until, cancel_and_wait, start_project
 from workers.worker import create_worker, workflows
 from workflows.launch import CHECKLIST, PATCH_SITE_BEFORE_PUBLISH
-from workflows.patches import taken
+from workflows.patches import BASELINE, taken
 
 pytestmark = [
     pytest.mark.timeout(300),
@@ -81,6 +81,6 @@ async def test_launch_writes_the_stripe_link_into_the_site_and_ships_it_locally(
     patches = {
         json.loads(p.data)["id"] for m in markers for p in m.details["patch-data"].payloads if "patch-data" in m.details
     }
-    assert taken(patches, PATCH_SITE_BEFORE_PUBLISH)
+    assert patches == {BASELINE} and taken(patches, PATCH_SITE_BEFORE_PUBLISH)
     replayed = await Replayer(workflows=workflows(), data_converter=data_converter()).replay_workflow(history)
     assert replayed.replay_failure is None

@@ -16,6 +16,7 @@ from temporalio.worker import Replayer
 from boardroom.client import data_converter
 from workers.worker import workflows
 from workflows.discovery import PATCH_PLAN_EDITS
+from workflows.patches import taken
 from workflows.produce_review import PATCH_EDITED_DELIVERABLE
 from workflows.project import PATCH_APPROVE_WITH_EDITS, PATCH_QUORUM
 
@@ -56,7 +57,8 @@ async def test_edits_history_replays(name: str) -> None:
 
 def test_the_recorded_runs_took_the_patched_paths() -> None:
     for name, wanted in PATCHES.items():
-        assert wanted <= patches(FOLDER, name), name
+        # Re-recorded today, a run holds one marker for them all (workflows/patches.py).
+        assert all(taken(patches(FOLDER, name), w) for w in wanted), name
         # The sets recorded before these patches (v5 on were recorded after them).
         for older in sorted(p for p in HISTORIES.iterdir() if p.is_dir() and "v" <= p.name < "v5"):
             assert not wanted & patches(older, name), (older.name, name)
