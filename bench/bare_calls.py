@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +36,27 @@ DOCUMENT_ID_KEYS = frozenset(
         "site_document_id",
         "previous_deliverable_id",
         "edited_deliverable_id",
+        "source_document_id",
     }
 )
-DOCUMENT_IDS_KEYS = frozenset({"deliverable_ids"})
+DOCUMENT_IDS_KEYS = frozenset({"deliverable_ids", "published_ids"})
+# Lookups whose results name other projects' documents: nothing to learn from them.
+NOT_LEARNED_FROM = frozenset({"related_documents"})
 
 
 @dataclass(frozen=True)
 class Call:
-    """One activity call: its name, its arguments and the result the measured run got."""
+    """One activity call: its name, its arguments, the result the measured run got, and its
+    options as scheduled (start_to_close_s, heartbeat_s, attempts, summary)."""
 
     name: str
     args: list[Any]
     result: Any
+    options: dict[str, Any] = field(default_factory=dict)
+    # Whether its arguments / its result hold document ids at all (found once, at load: the
+    # bare workflow walks only those, so its own code stays as light as a bare one should be).
+    carries_ids: bool = True
+    returns_ids: bool = True
 
 
 # Workflow id of a bare run → its calls, in the measured run's order.
@@ -70,6 +79,15 @@ def plain_json(name: str, payloads: list[Payload]) -> str:
         else:
             raise CallsError(f"{name}: payload encoded as {encoding.decode(errors='replace')!r}, not plain JSON")
     return "[" + ",".join(values) + "]"
+
+
+def holds_ids(value: Any) -> bool:
+    """Whether `value` has a document id key anywhere."""
+    if isinstance(value, dict):
+        return any(k in DOCUMENT_ID_KEYS or k in DOCUMENT_IDS_KEYS or holds_ids(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_ids(v) for v in value)
+    return False
 
 
 def _as_id(value: Any) -> int | None:
@@ -120,9 +138,9 @@ def rename_ids(value: Any, ids: dict[int, int]) -> Any:
     return out
 
 
-def write(path: Path, calls: list[tuple[str, str, str]], renames: dict[str, tuple[str, str]]) -> None:
-    """`calls`: (activity name, its arguments as JSON text, its result as JSON text); `renames`:
-    workflow id of a bare run → (the measured project's id, the id its project gets instead)."""
+def write(path: Path, calls: list[tuple[str, str, str, dict[str, Any]]], renames: dict[str, tuple[str, str]]) -> None:
+    """`calls`: (activity name, its arguments as JSON text, its result as JSON text, its options);
+    `renames`: workflow id of a bare run → (the measured project's id, the id its project gets)."""
     path.write_text(json.dumps({"calls": calls, "renames": renames}))
 
 
@@ -135,8 +153,19 @@ def load(path: str | os.PathLike[str] | None = None) -> int:
     CALLS.clear()
     for workflow_id, (old, new) in data["renames"].items():
         calls = []
-        for name, args, result in data["calls"]:
+        for name, args, result, options in data["calls"]:
             results = json.loads(result.replace(old, new))
-            calls.append(Call(name, json.loads(args.replace(old, new)), results[0] if results else None))
+            value = json.loads(args.replace(old, new))
+            got = results[0] if results else None
+            calls.append(
+                Call(
+                    name,
+                    value,
+                    got,
+                    options,
+                    carries_ids=holds_ids(value),
+                    returns_ids=name not in NOT_LEARNED_FROM and holds_ids(got),
+                )
+            )
         CALLS[workflow_id] = calls
     return len(CALLS)

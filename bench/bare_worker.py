@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 from datetime import timedelta
 
@@ -24,6 +23,7 @@ from bench.bare_workflows import (
     noop,
 )
 from boardroom.client import connect
+from boardroom.logs import setup_logging
 from boardroom.observability import worker_interceptors
 from boardroom.settings import load_settings
 from workers.heartbeat import HeartbeatInterceptor
@@ -32,6 +32,8 @@ from workers.worker import PASSTHROUGH_MODULES, activities
 
 async def main() -> None:
     settings = load_settings()
+    # Logs as `boardroom worker` writes them (the activities' INFO lines, JSON, redacted).
+    setup_logging(settings, fmt=settings.log_format or "json")
     client = await connect(settings)
     same = bare_calls.load() > 0
     worker = Worker(
@@ -68,5 +70,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING)
     asyncio.run(main())

@@ -5,9 +5,11 @@ no search attributes, no state of their own).
 
 Two of them: `bare-single`, one workflow whose phases and tasks are coroutines (what a project is
 since the one-workflow patch, and the reference of issue 16), and `bare-project`, the old tree
-(discovery, execution, a child per task, launch as child workflows). Both run no-op activities;
-`bare-single` given an `activity_queue` runs Boardroom's own activities instead, each with the
-input the measured project gave it (bench/bare_calls.py), on the worker that serves that queue.
+(discovery, execution, a child per task, launch as child workflows). Both run no-op activities.
+`bare-single` given an `activity_queue` runs Boardroom's own activities instead (the overhead
+reference): each activity the measured project ran, with the input and options it was given
+(bench/bare_calls.py), each started once the activities that project had completed before the
+workflow task that scheduled it are done — the recorded order, batches kept together.
 
 Deterministic code only; the shape comes in as input (measured from Boardroom's histories).
 """
@@ -34,35 +36,35 @@ class NoopInput(BaseModel):
 
 
 class BareLeafInput(BaseModel):
-    """Batches of activities run one after the other; the activities of a batch run together.
-    `calls`, when given: the same batches as places in the measured project's list of calls."""
+    """Batches of activities run one after the other; the activities of a batch run together."""
 
     batches: list[int] = []
-    calls: list[list[int]] = []
 
 
 class BareTask(BaseModel):
     id: str
     depends_on: list[str] = []
     batches: list[int] = [1]
-    calls: list[list[int]] = []
 
 
 class BareExecutionInput(BaseModel):
     batches: list[int] = []
-    calls: list[list[int]] = []
     tasks: list[BareTask] = []
 
 
 class BareProjectInput(BaseModel):
     # Activity batches the project runs itself: before each phase child, and (last) after launch.
     slots: list[list[int]] = [[], [], [], []]
-    slot_calls: list[list[list[int]]] = []
     discovery: BareLeafInput = BareLeafInput()
     execution: BareExecutionInput = BareExecutionInput()
     launch: BareLeafInput = BareLeafInput()
-    # Set: `bare-single` runs the calls bare_calls.CALLS holds for its workflow id, on this queue.
+    # Set: `bare-single` runs the calls bare_calls.CALLS holds for its workflow id, on this queue,
+    # each once the calls in `after[i]` are done (those the measured run had completed before the
+    # workflow task that scheduled it); `marks`: a phase begins (and "operations": launch ends)
+    # once the calls listed for it are done.
     activity_queue: str = ""
+    after: list[list[int]] = []
+    marks: dict[str, list[int]] = {}
 
 
 class BareProjectOutput(BaseModel):
@@ -88,22 +90,36 @@ async def run_batches(batches: list[int]) -> None:
         )
 
 
-async def run_calls(queue: str, calls: list[bare_calls.Call], batches: list[list[int]], ids: dict[int, int]) -> None:
-    """The measured project's activities, batch by batch, each with the arguments it was given
-    (the documents' ids replaced by those of this run's documents, learned in `ids`)."""
+async def run_trace(queue: str, calls: list[bare_calls.Call], after: list[list[int]]) -> list[datetime]:
+    """Every call, each started once the calls it comes after are done, with the arguments it was
+    given (the documents' ids replaced by those of this run's documents) and its options; when
+    each was done."""
+    ids: dict[int, int] = {}
+    done_at: list[datetime] = [workflow.now()] * len(calls)
+    tasks: list[asyncio.Task[None]] = []
 
-    async def call(c: bare_calls.Call) -> None:
+    async def one(i: int) -> None:
+        for j in after[i]:
+            await tasks[j]
+        c = calls[i]
+        attempts = c.options.get("attempts")
         got = await workflow.execute_activity(
             c.name,
-            args=bare_calls.rename_ids(c.args, ids),
+            args=bare_calls.rename_ids(c.args, ids) if c.carries_ids else c.args,
             task_queue=queue,
-            start_to_close_timeout=TIMEOUT,
-            retry_policy=RETRY,
+            start_to_close_timeout=timedelta(seconds=c.options.get("start_to_close_s") or TIMEOUT.total_seconds()),
+            heartbeat_timeout=timedelta(seconds=c.options["heartbeat_s"]) if c.options.get("heartbeat_s") else None,
+            retry_policy=RetryPolicy(maximum_attempts=attempts) if attempts else RETRY,
+            summary=c.options.get("summary"),
         )
-        bare_calls.learn(c.result, got, ids)
+        if c.returns_ids:
+            bare_calls.learn(c.result, got, ids)
+        done_at[i] = workflow.now()
 
-    for batch in batches:
-        await asyncio.gather(*(call(calls[i]) for i in batch))
+    for i in range(len(calls)):
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    return done_at
 
 
 async def run_tasks(tasks: list[BareTask], run_one: Callable[[BareTask], Awaitable[None]]) -> None:
@@ -185,33 +201,32 @@ class BareSingleWorkflow:
 
     @workflow.run
     async def run(self, data: BareProjectInput) -> BareProjectOutput:
-        calls = bare_calls.CALLS.get(workflow.info().workflow_id) if data.activity_queue else None
-        if data.activity_queue and calls is None:
-            raise ApplicationError(f"no calls loaded for {workflow.info().workflow_id}", non_retryable=True)
-        ids: dict[int, int] = {}
-
-        async def run(batches: list[int], places: list[list[int]]) -> None:
-            if calls is None:
-                await run_batches(batches)
-            else:
-                await run_calls(data.activity_queue, calls, places, ids)
-
+        if data.activity_queue:
+            calls = bare_calls.CALLS.get(workflow.info().workflow_id)
+            if calls is None or len(data.after) != len(calls):
+                raise ApplicationError(f"no calls loaded for {workflow.info().workflow_id}", non_retryable=True)
+            started = workflow.now()
+            done = await run_trace(data.activity_queue, calls, data.after)
+            marks = {phase: max((done[i] for i in needed), default=started) for phase, needed in data.marks.items()}
+            return BareProjectOutput(
+                done_at=marks.pop("operations", max(done, default=started)),
+                phase_at={p: marks[p] for p in ("discovery", "execution", "launch") if p in marks},
+            )
         slots = data.slots + [[]] * max(0, 4 - len(data.slots))
-        places = data.slot_calls + [[]] * max(0, 4 - len(data.slot_calls))
         phase_at = {"discovery": workflow.now()}
-        await run(slots[0], places[0])
-        await run(data.discovery.batches, data.discovery.calls)
+        await run_batches(slots[0])
+        await run_batches(data.discovery.batches)
         phase_at["execution"] = workflow.now()
-        await run(slots[1], places[1])
-        await run(data.execution.batches, data.execution.calls)
+        await run_batches(slots[1])
+        await run_batches(data.execution.batches)
 
         async def task(t: BareTask) -> None:
-            await run(t.batches, t.calls)
+            await run_batches(t.batches)
 
         await run_tasks(data.execution.tasks, task)
         phase_at["launch"] = workflow.now()
-        await run(slots[2], places[2])
-        await run(data.launch.batches, data.launch.calls)
+        await run_batches(slots[2])
+        await run_batches(data.launch.batches)
         done_at = workflow.now()
-        await run(slots[3], places[3])
+        await run_batches(slots[3])
         return BareProjectOutput(done_at=done_at, phase_at=phase_at)

@@ -7,6 +7,7 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
@@ -35,6 +36,13 @@ class Scheduled:
     payloads: list[Payload] = field(default_factory=list)
     # Its result as recorded, when it completed.
     result: list[Payload] = field(default_factory=list)
+    # Event ids: the start of the workflow task that scheduled it, and its completion. Every
+    # activity completed before that workflow task started could have led to it.
+    workflow_task_started: int = 0
+    completed_event: int | None = None
+    completed_at: datetime | None = None
+    # Its options as scheduled: start-to-close and heartbeat timeouts (s), attempts, summary.
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 def task_id_of(payloads: list[Payload]) -> str | None:
@@ -48,6 +56,23 @@ def task_id_of(payloads: list[Payload]) -> str | None:
     task = data.get("task") if isinstance(data, dict) else None
     found = task.get("id") if isinstance(task, dict) else None
     return found if isinstance(found, str) else None
+
+
+def _options(ev: HistoryEvent) -> dict[str, Any]:
+    """What a bare run needs to schedule the same activity the same way."""
+    attrs = ev.activity_task_scheduled_event_attributes
+    out: dict[str, Any] = {
+        "start_to_close_s": attrs.start_to_close_timeout.ToTimedelta().total_seconds() or None,
+        "heartbeat_s": attrs.heartbeat_timeout.ToTimedelta().total_seconds() or None,
+        "attempts": attrs.retry_policy.maximum_attempts or None,
+    }
+    summary = ev.user_metadata.summary
+    if summary.metadata.get("encoding") == b"json/plain":
+        try:
+            out["summary"] = json.loads(summary.data)
+        except ValueError:
+            pass
+    return out
 
 
 @dataclass
@@ -134,6 +159,7 @@ def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
     children: list[str] = []
     scheduled: list[Scheduled] = []
     by_event: dict[int, Scheduled] = {}
+    wft_started: dict[int, int] = {}
     children_done = 0
     closed_at: datetime | None = None
     sync_bytes = 0
@@ -154,6 +180,8 @@ def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
                     task_id=task_id,
                     index=len(scheduled),
                     payloads=list(attrs.input.payloads),
+                    workflow_task_started=wft_started.get(wft, 0),
+                    options=_options(ev),
                 )
             )
             by_event[ev.event_id] = scheduled[-1]
@@ -165,6 +193,8 @@ def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
             done = by_event.get(attrs_done.scheduled_event_id)
             if done is not None:
                 done.result = list(attrs_done.result.payloads)
+                done.completed_event = ev.event_id
+                done.completed_at = ev.event_time.ToDatetime()
         elif t == E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             if ev.activity_task_started_event_attributes.attempt > 1:
                 a.activity_retries += 1
@@ -194,6 +224,7 @@ def summarise(workflow_id: str, history: WorkflowHistory) -> RunInfo:
             closed_at = ev.event_time.ToDatetime()
         elif t == E.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             a.workflow_tasks += 1
+            wft_started[ev.event_id] = ev.workflow_task_completed_event_attributes.started_event_id
         elif t in (
             E.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
             E.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,

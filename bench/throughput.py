@@ -56,18 +56,12 @@ def _group(activity: Scheduled) -> str | None:
     return None
 
 
-def _calls(activities: list[Scheduled]) -> list[list[int]]:
-    """The batches (activities scheduled by the same workflow task), in order, as the places of
-    their activities in the run's list."""
-    batches: dict[int, list[int]] = {}
-    for a in activities:
-        batches.setdefault(a.workflow_task, []).append(a.index)
-    return [batches[k] for k in sorted(batches)]
-
-
 def _batches(activities: list[Scheduled]) -> list[int]:
     """Sizes of the batches (activities scheduled by the same workflow task), in order."""
-    return [len(batch) for batch in _calls(activities)]
+    sizes: dict[int, int] = {}
+    for a in activities:
+        sizes[a.workflow_task] = sizes.get(a.workflow_task, 0) + 1
+    return [sizes[k] for k in sorted(sizes)]
 
 
 def bare_shape(tree: list[RunInfo], state: ProjectState) -> BareProjectInput:
@@ -124,41 +118,49 @@ def single_shape(project: RunInfo, state: ProjectState) -> BareProjectInput:
             groups[group].append(a)
     assert state.plan is not None
     tasks = [
-        BareTask(id=t.id, depends_on=list(t.depends_on), batches=_batches(by_task[t.id]), calls=_calls(by_task[t.id]))
+        BareTask(id=t.id, depends_on=list(t.depends_on), batches=_batches(by_task[t.id]))
         for t in state.plan.tasks
         if t.id in by_task
     ]
-
-    def leaf(activities: list[Scheduled]) -> BareLeafInput:
-        return BareLeafInput(batches=_batches(activities), calls=_calls(activities))
-
     return BareProjectInput(
         slots=[_batches(slot) for slot in slots],
-        slot_calls=[_calls(slot) for slot in slots],
-        discovery=leaf(groups["discovery"]),
+        discovery=BareLeafInput(batches=_batches(groups["discovery"])),
         # Task activities whose task could not be told (not plain JSON) run before the tasks.
-        execution=BareExecutionInput(
-            batches=_batches(groups["execution"]), calls=_calls(groups["execution"]), tasks=tasks
-        ),
-        launch=leaf(groups["launch"]),
+        execution=BareExecutionInput(batches=_batches(groups["execution"]), tasks=tasks),
+        launch=BareLeafInput(batches=_batches(groups["launch"])),
     )
 
 
 @dataclass
 class MeasuredCalls:
     """One measured project's activities as calls a bare run can make again: its id (each bare
-    run's inputs name a project of its own in its place) and (activity name, arguments, result), each as JSON."""
+    run's inputs name a project of its own in its place); (activity name, arguments, result, each
+    as JSON, and options) per activity; what each comes after; what each phase mark waits for."""
 
     project_id: str
-    calls: list[tuple[str, str, str]]
+    calls: list[tuple[str, str, str, dict[str, Any]]]
+    after: list[list[int]]
+    marks: dict[str, list[int]]
 
 
-def measured_calls(project: RunInfo, project_id: str) -> MeasuredCalls:
-    """(activity name, arguments, result), each as JSON text, of every activity `project` ran."""
-    return MeasuredCalls(
-        project_id,
-        [(a.name, plain_json(a.name, a.payloads), plain_json(a.name, a.result)) for a in project.activities],
-    )
+def measured_calls(project: RunInfo, state: ProjectState) -> MeasuredCalls:
+    """Every activity `project` ran, with what it came after: the activities that had completed
+    before the workflow task that scheduled it started (all it could have waited for — the
+    recorded order, not a guess at the code's), and for each phase mark of the project's
+    timeline the activities completed before it."""
+    done = [a for a in project.activities if a.completed_event is not None]
+    after = [
+        [b.index for b in done if b.completed_event is not None and b.completed_event < a.workflow_task_started]
+        for a in project.activities
+    ]
+    marks = {
+        phase: [b.index for b in done if b.completed_at is not None and utc(b.completed_at) <= at]
+        for phase, at in _timeline(state).items()
+    }
+    calls = [
+        (a.name, plain_json(a.name, a.payloads), plain_json(a.name, a.result), a.options) for a in project.activities
+    ]
+    return MeasuredCalls(state.project_id, calls, after, marks)
 
 
 def write_same_calls(path: Path, measured: MeasuredCalls, count: int) -> list[str]:
@@ -251,7 +253,7 @@ async def run_boardroom(
     ranked = sorted(range(count), key=lambda i: tree_actions(trees[i]).activities_scheduled)
     median = ranked[count // 2]
     shape = bare_shape(trees[median], states[median])
-    calls = measured_calls(trees[median][0], states[median].project_id)
+    calls = measured_calls(trees[median][0], states[median])
     result["shape"] = {
         "activities": tree_actions(trees[median]).activities_scheduled,
         "child_workflows": tree_actions(trees[median]).child_workflow_starts,
@@ -271,16 +273,16 @@ async def run_bare(
     timeout: float,
     *,
     single: bool,
-    same_activities: bool = False,
+    same: MeasuredCalls | None = None,
 ) -> dict[str, Any]:
     """`count` bare projects at once — one workflow each (`single`) or the tree of child
-    workflows; timed like Boardroom (start → end of launch). With `same_activities`, single
-    workflows that make the measured project's own activity calls (its worker loaded them from
-    the file `write_same_calls` wrote) instead of no-ops."""
+    workflows; timed like Boardroom (start → end of launch). With `same`, single workflows that
+    make the measured project's own activity calls in its recorded order (their worker loaded
+    them from the file `write_same_calls` wrote) instead of no-ops of the shape."""
     run = BareSingleWorkflow.run if single else BareProjectWorkflow.run
-    prefix = SAME_PREFIX if same_activities else "bench-bare-single" if single else "bench-bare-tree"
-    if same_activities:
-        shape = shape.model_copy(update={"activity_queue": task_queue})
+    prefix = SAME_PREFIX if same is not None else "bench-bare-single" if single else "bench-bare-tree"
+    if same is not None:
+        shape = BareProjectInput(activity_queue=task_queue, after=same.after, marks=same.marks)
     handles = await asyncio.gather(
         *(client.start_workflow(run, shape, id=f"{prefix}-{i:04d}", task_queue=task_queue) for i in range(count))
     )

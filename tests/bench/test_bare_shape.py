@@ -27,7 +27,8 @@ from bench.bare_workflows import (
 )
 from bench.histories import Actions, RunInfo, Scheduled, summarise, task_id_of
 from bench.throughput import bare_shape, measured_calls, write_same_calls
-from domain.project import ProjectState
+from domain.enums import Phase
+from domain.project import PhaseMark, ProjectState
 from domain.work import Plan, TaskSpec
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -127,6 +128,7 @@ def test_recorded_document_ids_are_replaced_by_the_ones_the_bare_run_got() -> No
     learn([{"deliverable_id": 7}, {"deliverable_id": 8}], [{"deliverable_id": 70}, {"deliverable_id": 8}], ids)
     learn({"details": {"document_id": "9"}}, {"details": {"document_id": "90"}}, ids)
     assert ids == {5: 41, 7: 70, 9: 90}
+    assert bare_calls.holds_ids({"a": [{"deliverable_id": 1}]}) and not bare_calls.holds_ids({"round": 5, "id": 7})
     later = {
         "context": {"research_document_id": 5, "upstream": [{"deliverable_id": 7, "title": "t"}]},
         "deliverable_ids": [7, 8, 12],
@@ -148,6 +150,7 @@ def test_recorded_document_ids_are_replaced_by_the_ones_the_bare_run_got() -> No
 
 def test_calls_file_gives_each_bare_run_a_project_of_its_own(tmp_path: Path) -> None:
     json_payload = {"encoding": b"json/plain"}
+    t0 = datetime(2026, 1, 1, 0, 0, 1)  # event times are naive UTC
     run = _run(
         [
             Scheduled(
@@ -156,27 +159,49 @@ def test_calls_file_gives_each_bare_run_a_project_of_its_own(tmp_path: Path) -> 
                 index=0,
                 payloads=[Payload(metadata=json_payload, data=b'{"project_id": "bench-tp-0003"}')],
                 result=[Payload(metadata=json_payload, data=b'{"document_id": 5}')],
+                workflow_task_started=3,
+                completed_event=9,
+                completed_at=t0,
+                options={"start_to_close_s": 120.0, "heartbeat_s": 30.0, "attempts": 3, "summary": "research"},
             ),
             Scheduled(
                 "notify_slack",
                 4,
                 index=1,
                 payloads=[Payload(metadata={"encoding": b"binary/null"}, data=b"")],
+                workflow_task_started=3,
+                completed_event=8,
+                completed_at=t0,
             ),
+            # Scheduled by the workflow task that started after both had completed (event 11).
+            Scheduled("plan", 12, index=2, workflow_task_started=11),
         ]
     )
-    measured = measured_calls(run, "bench-tp-0003")
-    assert measured.calls == [
-        ("research", '[{"project_id": "bench-tp-0003"}]', '[{"document_id": 5}]'),
-        ("notify_slack", "[null]", "[]"),
+    state = ProjectState(project_id="bench-tp-0003", name="n", goal="g")
+    state.timeline = [
+        PhaseMark(phase=Phase.discovery, at=AT),
+        PhaseMark(phase=Phase.execution, at=datetime(2026, 1, 1, 0, 0, 2, tzinfo=UTC)),
     ]
+    measured = measured_calls(run, state)
+    assert measured.calls[0][:3] == ("research", '[{"project_id": "bench-tp-0003"}]', '[{"document_id": 5}]')
+    assert measured.calls[1][:3] == ("notify_slack", "[null]", "[]")
+    # What each call comes after: what had completed when its workflow task started.
+    assert measured.after == [[], [], [0, 1]]
+    assert measured.marks == {"discovery": [], "execution": [0, 1]}
     path = tmp_path / "calls.json"
     ids = write_same_calls(path, measured, 2)
     assert bare_calls.load(path) == 2
     first, second = (bare_calls.CALLS[wid] for wid in ids)
-    assert first[0] == bare_calls.Call("research", [{"project_id": "bench-same-0000"}], {"document_id": 5})
+    assert first[0] == bare_calls.Call(
+        "research",
+        [{"project_id": "bench-same-0000"}],
+        {"document_id": 5},
+        {"start_to_close_s": 120.0, "heartbeat_s": 30.0, "attempts": 3, "summary": "research"},
+        carries_ids=False,
+        returns_ids=True,
+    )
     assert second[0].args == [{"project_id": "bench-same-0001"}]
-    assert first[1] == bare_calls.Call("notify_slack", [None], None)
+    assert first[1] == bare_calls.Call("notify_slack", [None], None, {}, carries_ids=False, returns_ids=False)
     with pytest.raises(bare_calls.CallsError, match="not plain JSON"):
         plain_json("produce", [Payload(metadata={"encoding": b"binary/encrypted"}, data=b"x")])
 
@@ -194,19 +219,18 @@ async def _use(data: dict[str, Any]) -> None:
     _SEEN.append(data)
 
 
-async def test_bare_single_workflow_makes_the_measured_calls_with_its_own_ids(
+async def test_bare_single_workflow_makes_the_measured_calls_in_their_order_with_its_own_ids(
     dev_client: Client, task_queue: str
 ) -> None:
     wid = f"bare-same-{task_queue}"
     bare_calls.CALLS[wid] = [
-        bare_calls.Call("bench-test-store", [{"n": 1}], {"document_id": 5}),
+        bare_calls.Call("bench-test-store", [{"n": 1}], {"document_id": 5}, {"summary": "store one"}),
+        bare_calls.Call("bench-test-store", [{"n": 2}], {"document_id": 6}),
         bare_calls.Call("bench-test-use", [{"project_id": "p", "deliverable_ids": [5, 6]}], None),
     ]
+    # The third comes after the first two; "launch" begins once the first is done.
     shape = BareProjectInput(
-        slots=[[], [], [], []],
-        discovery=BareLeafInput(batches=[1], calls=[[0]]),
-        launch=BareLeafInput(batches=[1], calls=[[1]]),
-        activity_queue=task_queue,
+        activity_queue=task_queue, after=[[], [], [0, 1]], marks={"launch": [0], "operations": [2]}
     )
     # As the bare worker runs it: the calls are the worker's one copy, shared with every run.
     runner = SandboxedWorkflowRunner(
@@ -222,10 +246,15 @@ async def test_bare_single_workflow_makes_the_measured_calls_with_its_own_ids(
             workflow_runner=runner,
         ):
             handle = await dev_client.start_workflow(BareSingleWorkflow.run, shape, id=wid, task_queue=task_queue)
-            await handle.result()
+            out = await handle.result()
     finally:
         del bare_calls.CALLS[wid]
-    # The second call got the id the first one returned in this run (1001), not the recorded 5.
-    assert _SEEN == [{"project_id": "p", "deliverable_ids": [1001, 6]}]
+    # The third call got the ids the first two returned in this run, not the recorded 5 and 6.
+    assert _SEEN == [{"project_id": "p", "deliverable_ids": [1001, 1002]}]
+    assert out.phase_at["launch"] <= out.done_at
     run = summarise(handle.id, await handle.fetch_history())
-    assert [a.name for a in run.activities] == ["bench-test-store", "bench-test-use"]
+    assert [a.name for a in run.activities] == ["bench-test-store", "bench-test-store", "bench-test-use"]
+    # The first two were scheduled together; the third only once both had completed.
+    assert run.activities[0].workflow_task == run.activities[1].workflow_task
+    assert run.activities[2].workflow_task_started > max(a.completed_event or 0 for a in run.activities[:2])
+    assert run.activities[0].options["summary"] == "store one"
