@@ -12,7 +12,6 @@ import signal
 from datetime import timedelta
 
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench import bare_calls
 from bench.bare_workflows import (
@@ -24,10 +23,8 @@ from bench.bare_workflows import (
 )
 from boardroom.client import connect
 from boardroom.logs import setup_logging
-from boardroom.observability import worker_interceptors
 from boardroom.settings import load_settings
-from workers.heartbeat import HeartbeatInterceptor
-from workers.worker import PASSTHROUGH_MODULES, activities
+from workers.worker import activities, interceptors, workflow_runner
 
 
 async def main() -> None:
@@ -42,12 +39,8 @@ async def main() -> None:
         workflows=[BareSingleWorkflow, BareProjectWorkflow, BareExecutionWorkflow, BareLeafWorkflow],
         activities=[noop, *(activities(settings) if same else [])],
         # Like Boardroom's: its own deterministic modules imported once, and the calls shared.
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                *PASSTHROUGH_MODULES, "bench.bare_workflows", "bench.bare_calls"
-            )
-        ),
-        interceptors=[HeartbeatInterceptor(), *worker_interceptors(client, settings)],
+        workflow_runner=workflow_runner("bench.bare_workflows", "bench.bare_calls"),
+        interceptors=interceptors(client, settings),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,

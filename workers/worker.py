@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker, WorkflowRunner
+from temporalio.worker import Interceptor, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from boardroom.observability import worker_interceptors
@@ -32,11 +32,18 @@ from workers.heartbeat import HeartbeatInterceptor
 PASSTHROUGH_MODULES = ("domain", "workflows", "approvals.policy")
 
 
-def workflow_runner() -> WorkflowRunner:
-    """The sandbox every worker and replayer uses: Temporal's defaults plus PASSTHROUGH_MODULES."""
+def workflow_runner(*extra_passthrough: str) -> WorkflowRunner:
+    """The sandbox every worker and replayer uses: Temporal's defaults plus PASSTHROUGH_MODULES
+    (and `extra_passthrough`: the bench's bare worker adds its own modules)."""
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES, *extra_passthrough)
     )
+
+
+def interceptors(client: Client, settings: Settings) -> list[Interceptor]:
+    """Every worker's interceptors: heartbeats, then tracing and metrics (from the client when
+    `connect()` built it)."""
+    return [HeartbeatInterceptor(), *worker_interceptors(client, settings)]
 
 
 def workflows() -> list[type]:
@@ -112,11 +119,7 @@ def create_worker(
     Tracing and metrics interceptors come from the client (`connect()`); a client built
     elsewhere gets them here.
     """
-    interceptors = [
-        HeartbeatInterceptor(),
-        *worker_interceptors(client, settings),
-        *options.pop("interceptors", ()),
-    ]
+    chain = [*interceptors(client, settings), *options.pop("interceptors", ())]
     role = role or settings.worker_role
     registered_workflows, registered_activities = registrations(settings, role)
     if role == "workflows":
@@ -138,6 +141,6 @@ def create_worker(
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_s),
-        interceptors=interceptors,
+        interceptors=chain,
         **options,
     )

@@ -13,7 +13,6 @@ from temporalio import activity
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench import bare_calls
 from bench.bare_calls import learn, plain_json, rename_ids
@@ -30,6 +29,7 @@ from bench.throughput import bare_shape, measured_calls, write_same_calls
 from domain.enums import Phase
 from domain.project import PhaseMark, ProjectState
 from domain.work import Plan, TaskSpec
+from workers.worker import workflow_runner
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -233,9 +233,7 @@ async def test_bare_single_workflow_makes_the_measured_calls_in_their_order_with
         activity_queue=task_queue, after=[[], [], [0, 1]], marks={"launch": [0], "operations": [2]}
     )
     # As the bare worker runs it: the calls are the worker's one copy, shared with every run.
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("bench.bare_workflows", "bench.bare_calls")
-    )
+    runner = workflow_runner("bench.bare_workflows", "bench.bare_calls")
     _SEEN.clear()
     try:
         async with Worker(
