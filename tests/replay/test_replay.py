@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ WORKFLOW_TYPES = {"project", "discovery", "execution", "produce-review", "launch
 # imported once) and on Temporal's strict default sandbox, which re-imports the workflow modules
 # into every run and so still catches a non-deterministic call (datetime.now(), random, I/O) that
 # the pass-through would let by.
-RUNNERS = {"worker": workflow_runner, "strict": SandboxedWorkflowRunner}
+RUNNERS: dict[str, Callable[[], WorkflowRunner]] = {"worker": workflow_runner, "strict": SandboxedWorkflowRunner}
 
 SETS = sorted(p.name for p in HISTORIES.iterdir() if p.is_dir() and p.name.startswith("v"))
 
