@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.catalog import UnknownRoleError, load_catalog
 from activities.compliance import Finding
-from activities.context import lessons_for, load_brief, sources_section
+from activities.context import find_related, lessons_for, load_brief, sources_section
 from activities.llm import UNKNOWN_ROLE, OpenAIProvider
 from activities.offline import OfflineProvider
 from activities.planning import Deliverable, PlanValidationError, Provider, assemble_team, validate_plan
@@ -234,9 +234,14 @@ class AgentActivities:
 
     @activity.defn(name="research")
     async def research(self, data: ResearchInput) -> ResearchOutput:
-        """Market research stored as Document(kind="research"); idempotent (one research document per
-        project, overwritten on retry)."""
+        """Market research stored as Document(kind="research"), citing the owner's earlier documents
+        it was given or found (`find_related`, answered in `related`); idempotent (one research
+        document per project, overwritten on retry)."""
         meter = self._meter("research", data.project_id)
+        if data.find_related is not None:
+            # The owner's earlier documents, looked up here rather than in an activity of its own.
+            found = await asyncio.to_thread(find_related, self.settings.database_url, data.find_related)
+            data = data.model_copy(update={"related": found})
         draft = await self.provider.research(data, meter)
         if data.related:
             # Which earlier documents it was given, recorded the same way for every provider.
@@ -256,7 +261,12 @@ class AgentActivities:
             author_role=self.catalog.role_for_activity("research").name,
             provider=self.provider.name,
         )
-        return ResearchOutput(document_id=doc_id, summary=_summary(draft.summary), usage=meter.usage)
+        return ResearchOutput(
+            document_id=doc_id,
+            summary=_summary(draft.summary),
+            usage=meter.usage,
+            related=data.related if data.find_related is not None else [],
+        )
 
     @activity.defn(name="plan")
     async def plan(self, data: PlanInput) -> PlanOutput:

@@ -31,9 +31,19 @@ from sqlmodel import select
 
 from activities.offer import goal_kind
 from domain.enums import GoalKind
-from domain.work import Offer, ProduceInput, RelatedDocument, ReviewInput, TaskSpec, WorkContext
+from domain.work import (
+    MAX_RELATED_EXCERPT,
+    Offer,
+    ProduceInput,
+    RelatedDocument,
+    RelatedInput,
+    ReviewInput,
+    TaskSpec,
+    WorkContext,
+)
 from store.db import session_scope
 from store.lessons import relevant_lessons
+from store.search import related_documents
 from store.tables import Document, Project, project_value
 
 logger = logging.getLogger(__name__)
@@ -166,6 +176,29 @@ def project_owner(db_url: str, project_id: str) -> str | None:
     with session_scope(db_url) as session:
         owner: str | None = project_value(session, project_id, Project.owner)
         return owner
+
+
+def find_related(db_url: str, data: RelatedInput) -> list[RelatedDocument]:
+    """The owner's documents from earlier projects that best match `data.text` (store/search.py),
+    at most `data.limit`, each with a short excerpt; none when the project has no read-model row
+    or nothing matches. Read-only."""
+    owner = project_owner(db_url, data.project_id)
+    if owner is None:
+        return []
+    hits = related_documents(db_url, owner, data.text, limit=data.limit, exclude_project_id=data.project_id)
+    return [
+        RelatedDocument(
+            document_id=h.document_id,
+            project_id=h.project_id[:64],
+            project_name=h.project_name[:200],
+            kind=h.kind[:32],
+            title=h.title[:300],
+            version=h.version,
+            url=h.url[:500],
+            excerpt=h.snippet[:MAX_RELATED_EXCERPT],
+        )
+        for h in hits[: data.limit]
+    ]
 
 
 def lessons_for(db_url: str, project_id: str, text: str, limit: int = MAX_LESSONS) -> list[str]:

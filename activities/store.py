@@ -14,15 +14,14 @@ from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.context import project_owner
+from activities.context import find_related
 from boardroom.settings import Settings
 from domain.enums import Channel
 from domain.records import BudgetUpdate, DecisionRecord, DeliverableEdit, GateRecord, ReadModelUpdate, VoteRecord
-from domain.work import MAX_RELATED_EXCERPT, RelatedDocument, RelatedInput, RelatedOutput
+from domain.work import RelatedInput, RelatedOutput
 from store.db import get_engine
 from store.lessons import LessonSource, record_lesson
 from store.projection import VERSIONS_KEY, mark_row, merge_state, row_is_newer
-from store.search import related_documents
 from store.tables import Decision, Document, Gate, Project, Vote, project_value, utcnow
 from workflows.notices import GateChannels, NotifyChannel
 
@@ -100,9 +99,9 @@ class StoreActivities:
 
     @activity.defn(name="open_gate")
     async def open_gate(self, record: GateRecord) -> GateChannels:
-        """Stores a newly opened gate (or counts a reminder) and notifies the CEO on Slack;
-        answers the other channels (email, webhook) the workflow should notify for this gate's
-        risk (BOARDROOM_NOTIFY_CHANNELS). Idempotent."""
+        """Stores a newly opened gate (or counts a reminder), with the read model's sync it carries,
+        and notifies the CEO on Slack; answers the other channels (email, webhook) the workflow
+        should notify for this gate's risk (BOARDROOM_NOTIFY_CHANNELS). Idempotent."""
         await asyncio.to_thread(self._open_gate, record)
         # Gates the policy approves at once ask nobody.
         channels = [] if record.auto_approved else self._settings.channels_for(record.gate.risk)
@@ -135,10 +134,13 @@ class StoreActivities:
             row.reminders = gate.reminders
             session.add(row)
             session.commit()
+        if record.sync is not None:
+            self._sync_project(record.sync)
 
     @activity.defn(name="record_decision")
     async def record_decision(self, record: DecisionRecord) -> None:
-        """Writes the audit entry and closes the gate row. Idempotent: one entry per gate."""
+        """Writes the audit entry and closes the gate row, then applies the read model's sync it
+        carries. Idempotent: one entry per gate."""
         await asyncio.to_thread(self._record_decision, record)
 
     def _record_decision(self, record: DecisionRecord) -> None:
@@ -175,6 +177,8 @@ class StoreActivities:
                 session.rollback()
             owner = project_value(session, record.project_id, Project.owner)
             subject = gate.title if gate is not None else ""
+        if record.sync is not None:
+            self._sync_project(record.sync)
         self._learn(record, owner or "ceo", subject)
 
     def _learn(self, record: DecisionRecord, owner: str, subject: str) -> None:
@@ -320,26 +324,7 @@ class StoreActivities:
         return await asyncio.to_thread(self._related, data)
 
     def _related(self, data: RelatedInput) -> RelatedOutput:
-        db = self._settings.database_url
-        owner = project_owner(db, data.project_id)
-        if owner is None:
-            return RelatedOutput()
-        hits = related_documents(db, owner, data.text, limit=data.limit, exclude_project_id=data.project_id)
-        return RelatedOutput(
-            documents=[
-                RelatedDocument(
-                    document_id=h.document_id,
-                    project_id=h.project_id[:64],
-                    project_name=h.project_name[:200],
-                    kind=h.kind[:32],
-                    title=h.title[:300],
-                    version=h.version,
-                    url=h.url[:500],
-                    excerpt=h.snippet[:MAX_RELATED_EXCERPT],
-                )
-                for h in hits[: data.limit]
-            ]
-        )
+        return RelatedOutput(documents=find_related(self._settings.database_url, data))
 
     def activities(self) -> list[Callable[..., Any]]:
         return [

@@ -40,8 +40,10 @@ DOCUMENT_ID_KEYS = frozenset(
     }
 )
 DOCUMENT_IDS_KEYS = frozenset({"deliverable_ids", "published_ids"})
-# Lookups whose results name other projects' documents: nothing to learn from them.
+# Lookups whose results name other projects' documents: nothing to learn from them (nor from a
+# result's `related`, the documents research found).
 NOT_LEARNED_FROM = frozenset({"related_documents"})
+NOT_LEARNED_KEYS = frozenset({"related"})
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def learn(recorded: Any, got: Any, ids: dict[int, int]) -> None:
     """Every document id where the recorded result and the result got differ: old → new."""
     if isinstance(recorded, dict) and isinstance(got, dict):
         for key, old in recorded.items():
-            if key not in got:
+            if key not in got or key in NOT_LEARNED_KEYS:
                 continue
             new = got[key]
             if key in DOCUMENT_ID_KEYS:

@@ -84,9 +84,9 @@ class Settings(BaseSettings):
     max_cached_workflows: int = Field(1000, validation_alias=_env("BOARDROOM_MAX_CACHED_WORKFLOWS"))
     graceful_shutdown_s: float = Field(30.0, validation_alias=_env("BOARDROOM_GRACEFUL_SHUTDOWN_S"))
     worker_role: WorkerRole = Field("all", validation_alias=_env("BOARDROOM_WORKER_ROLE"))
-    # New runs record one patch marker for the patches of then (workflows/patches.py). Off: they
-    # record one per patch, as before, which a worker from before that change can still replay
-    # (the first step of a rollout that keeps a rollback open).
+    # New runs record one patch marker, the newest baseline (workflows/patches.py). Off: they
+    # record one per patch and leave out the patches the newest baseline brought, which a worker
+    # from before it can still replay (the first step of a rollout that keeps a rollback open).
     patch_baseline: bool = Field(True, validation_alias=_env("BOARDROOM_PATCH_BASELINE"))
     # Application database
     database_url: str = Field("sqlite:///.data/boardroom.db", validation_alias=_env("DATABASE_URL"))

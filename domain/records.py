@@ -40,6 +40,9 @@ class GateRecord(Model):
     reminder: bool = False
     # The policy approves this gate at once: store it, but ask nobody.
     auto_approved: bool = False
+    # The read model's sync that goes with it (the gate pending), applied after the gate row in
+    # the same activity: one activity where there were two.
+    sync: ReadModelUpdate | None = None
 
 
 class DecisionRecord(Model):
@@ -54,6 +57,9 @@ class DecisionRecord(Model):
     decided_at: datetime
     # What the CEO changed when approving (plan edits, a new deliverable version), in words.
     edits: str = ""
+    # The read model's sync that goes with it (the gate decided), applied after the audit entry
+    # in the same activity: one activity where there were two.
+    sync: ReadModelUpdate | None = None
 
 
 class VoteRecord(Model):

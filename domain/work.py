@@ -177,12 +177,17 @@ class ResearchInput(Model):
     answers: dict[str, str] = {}
     # The owner's earlier documents that match this goal; the research cites them.
     related: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
+    # Or the search for them, which the research activity runs itself and answers with (one
+    # activity where `related_documents` and `research` were two).
+    find_related: RelatedInput | None = None
 
 
 class ResearchOutput(Model):
     document_id: int | None = None
     summary: str
     usage: Usage = Usage()
+    # The documents `find_related` found (what planning builds on, too).
+    related: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
 
 
 class PlanInput(Model):

@@ -39,6 +39,9 @@ PATCH_RELATED = "related-documents"
 # Added while projects were live: a plan approved with edits (tasks dropped, renamed, reordered,
 # risk or criteria changed) is the plan that runs; older runs never received an edited plan.
 PATCH_PLAN_EDITS = "plan-approve-with-edits"
+# Added while projects were live: the research activity looks up the owner's earlier documents
+# itself and answers with them (older runs ran `related_documents` first, an activity of its own).
+PATCH_RESEARCH_FINDS_RELATED = "research-finds-related"
 
 
 # --- the workflow's input and output ---------------------------------------------------
@@ -110,19 +113,26 @@ class DiscoveryWorkflow(GateClient):
         )
         answers = dict(answered.answers)
         related: list[RelatedDocument] = []
+        find: RelatedInput | None = None
         if patched(PATCH_RELATED):
-            found = await workflow.execute_activity(
-                defs.related_documents,
-                RelatedInput(project_id=data.project_id, text=" ".join([data.goal, *answers.values()])[:4000]),
-                summary="documents from the owner's earlier projects",
-                **STORE,
-            )
-            related = found.documents
+            find = RelatedInput(project_id=data.project_id, text=" ".join([data.goal, *answers.values()])[:4000])
+            if not patched(PATCH_RESEARCH_FINDS_RELATED):
+                found = await workflow.execute_activity(
+                    defs.related_documents,
+                    find,
+                    summary="documents from the owner's earlier projects",
+                    **STORE,
+                )
+                related, find = found.documents, None
         research = await self.agent(
             defs.research,
-            ResearchInput(project_id=data.project_id, goal=data.goal, answers=answers, related=related),
+            ResearchInput(
+                project_id=data.project_id, goal=data.goal, answers=answers, related=related, find_related=find
+            ),
             what="market research",
         )
+        if find is not None:
+            related = research.related
         usage = add_usage(usage, research.usage)
         feedback: list[str] = []
         previous = None

@@ -14,18 +14,22 @@ unchanged, and a live run started on older code goes on as it did. (An older run
 covered patch is asked only once today's worker runs it live records BASELINE there: the answer,
 True, is the one the patch itself would have given live.)
 
-The cost is on the way back: a worker from before BASELINE cannot replay a run that recorded it
-(it asks each patch, finds no marker of its own and takes the old paths). A rollout that must
-keep a rollback open first runs the workers with BOARDROOM_PATCH_BASELINE=false (`refuse_baseline`:
-new runs record a marker per patch, as before; a history that holds BASELINE still answers True),
-then without it.
+A patch added later goes into a new baseline, which covers the older ones' patches and its own
+(BASELINES, newest first): a new run records only the newest, and `patched` asks the newest first,
+then each older one that covers the patch. A run recorded under an older baseline gets False for
+the newer one (kept for the run) and True from its own, so its patches answer as they did — and a
+patch its baseline did not know is asked on its own: False on replay, where the history has no
+marker for it. So once a run has recorded a baseline, its set never changes.
 
-The answer for a run is fixed by the first call, and every patch in COVERED is asked through
-`patched` (tests/workflows/test_patches.py checks the workflow modules call nothing else), so a
-run never sees a patch False and later True. A patch added after BASELINE must not be in COVERED:
-a run that recorded BASELINE did not know it, and replaying that run must answer False for it
-where the history has no marker of its own. New patches call `patched` too; outside COVERED it is
-`workflow.patched(id)`.
+The cost is on the way back: a worker from before BASELINE cannot replay a run that recorded it
+(it finds no marker it knows and takes the old paths). A rollout that must keep a rollback open
+first runs the workers with BOARDROOM_PATCH_BASELINE=false (`refuse_baseline`: new runs record no
+baseline but a marker per patch, and leave out the patches the newest baseline brought, as the
+code before did; a history that holds a baseline still answers True), then without it.
+
+The answer for a run is fixed by the first call, and every patch is asked through `patched`
+(tests/workflows/test_patches.py checks the workflow modules call nothing else), so a run never
+sees a patch False and later True.
 """
 
 from __future__ import annotations
@@ -38,10 +42,8 @@ from temporalio import workflow
 if TYPE_CHECKING:
     from temporalio.worker import PatchActivationInput
 
-# One marker for every patch in COVERED.
-BASELINE = "patches-2026-12"
-
-COVERED = frozenset(
+# The patches of 2026-12 (answered by the first baseline).
+_DECEMBER = frozenset(
     {
         # workflows/base.py
         "budget-refusal-typed",
@@ -78,23 +80,47 @@ COVERED = frozenset(
     }
 )
 
+# Each baseline answers the patches that existed when it was introduced, newest first. A new run
+# records the newest only; a run recorded under an older one still finds its own. Once a baseline
+# has been recorded by a run its set never changes (tests/workflows/test_patches.py pins them).
+BASELINES: tuple[tuple[str, frozenset[str]], ...] = (
+    (
+        "patches-2026-12-06",
+        _DECEMBER
+        | {
+            # workflows/discovery.py
+            "research-finds-related",
+            # workflows/project.py
+            "store-writes-carry-sync",
+        },
+    ),
+    ("patches-2026-12", _DECEMBER),
+)
+BASELINE, COVERED = BASELINES[0]
+# The patches the newest baseline brought: with BOARDROOM_PATCH_BASELINE off a new run leaves them
+# out, as the code before did.
+NEW = COVERED.difference(*(covered for _, covered in BASELINES[1:]))
+
 
 def patched(patch_id: str) -> bool:
-    """`workflow.patched(patch_id)`, answered by BASELINE for the patches in COVERED."""
-    if patch_id in COVERED and workflow.patched(BASELINE):
-        return True
+    """`workflow.patched(patch_id)`, answered by a baseline for the patches it covers: the newest
+    first (a new run records that one), then the older ones a recorded run may hold."""
+    for baseline, covered in BASELINES:
+        if patch_id in covered and workflow.patched(baseline):
+            return True
     return workflow.patched(patch_id)
 
 
 def refuse_baseline(ask: PatchActivationInput) -> bool:
-    """The worker's patch activation callback with BOARDROOM_PATCH_BASELINE off: a new run never
-    records BASELINE (a history that holds it still answers True), so it records a marker per
-    patch, which a worker from before BASELINE can replay."""
-    return ask.patch_id != BASELINE
+    """The worker's patch activation callback with BOARDROOM_PATCH_BASELINE off: a new run records
+    no baseline (a history that holds one still answers True) but a marker per patch, and leaves
+    out the patches NEW brought, taking the paths the code before took, so a worker from before
+    BASELINE can replay it."""
+    return ask.patch_id not in NEW and all(ask.patch_id != baseline for baseline, _ in BASELINES)
 
 
 def taken(recorded: Iterable[str], patch_id: str) -> bool:
     """Whether a run whose history holds the patch markers `recorded` (their ids) answers True for
-    `patch_id`: its own marker, or BASELINE for a patch in COVERED."""
+    `patch_id`: its own marker, or a baseline that covers it."""
     found = set(recorded)
-    return patch_id in found or (patch_id in COVERED and BASELINE in found)
+    return patch_id in found or any(patch_id in covered and baseline in found for baseline, covered in BASELINES)

@@ -45,7 +45,14 @@ with workflow.unsafe.imports_passed_through():
         TaskProgress,
         TaskView,
     )
-    from domain.records import BudgetUpdate, DecisionRecord, DeliverableEdit, GateRecord, VoteRecord
+    from domain.records import (
+        BudgetUpdate,
+        DecisionRecord,
+        DeliverableEdit,
+        GateRecord,
+        ReadModelUpdate,
+        VoteRecord,
+    )
     from domain.work import Plan
     from workflows import activity_defs as defs
     from workflows.base import (
@@ -72,6 +79,8 @@ with workflow.unsafe.imports_passed_through():
 
 A = TypeVar("A")
 T = TypeVar("T")
+# A store write that can carry the read model's sync.
+R = TypeVar("R", DecisionRecord, GateRecord)
 
 # Added while projects were live: older runs replay with the decision follow-up inline.
 PATCH_FAST_DECIDE = "decide-answers-before-follow-up"
@@ -118,6 +127,10 @@ PATCH_EXECUTION_ROLE_BUDGETS = "execution-role-budgets"
 # (gates opened and answered by calls, no signals between workflows). Runs recorded before it
 # keep their child workflows.
 PATCH_ONE_WORKFLOW = "one-workflow"
+# Added while projects were live: the read model's sync that follows a gate opening or a decision
+# travels with the store write (`open_gate`, `record_decision`): one activity and one workflow
+# task fewer for each (older runs synced in an activity of its own afterwards).
+PATCH_STORE_SYNCS = "store-writes-carry-sync"
 
 
 class PhaseFailed(Exception):
@@ -854,7 +867,7 @@ class ProjectWorkflow:
         if vote is not None:
             votes = ", ".join(f"{v.approver} {v.decision}" for v in gate.votes)
             edits = "; ".join(x for x in (edits, f"votes: {votes}") if x)
-        await self._store(
+        await self._store_synced(
             defs.record_decision,
             DecisionRecord(
                 project_id=self.state.project_id,
@@ -951,8 +964,10 @@ class ProjectWorkflow:
             reminder=reminder,
             auto_approved=auto_approved,
         )
-        # Older workers (and recorded histories) answered None.
-        notify = await self._store(open_gate, record)
+        # Older workers (and recorded histories) answered None. A gate the policy approves at
+        # once is synced with its decision; a reminder changes nothing the read model shows.
+        store = self._store if reminder or auto_approved else self._store_synced
+        notify = await store(open_gate, record)
         if notify is not None and notify.channels and patched(PATCH_GATE_NOTIFY):
             # Email / webhook in the background (`_drain` waits): a slow receiver never holds up the gate.
             send = asyncio.create_task(send_gate_notices(record.model_copy(deep=True), notify.channels))
@@ -1017,6 +1032,18 @@ class ProjectWorkflow:
         (gates opening while tasks report) resolved them in another order on replay than when
         they ran, a non-determinism error (recorded marker 'open_gate' vs command 'sync_project')."""
         return await workflow.execute_activity(fn, arg, **STORE)
+
+    async def _store_synced(self, fn: Callable[[R], Awaitable[T]], record: R) -> T:
+        """A gate or decision write that carries the read model's sync due with it (PATCH_STORE_SYNCS);
+        the `_refresh` after it then finds nothing to send."""
+        if not patched(PATCH_STORE_SYNCS):
+            return await self._store(fn, record)
+        self._recompute()
+        try:
+            return await self._store(fn, record.model_copy(update={"sync": self._due_sync()}))
+        except ActivityError:
+            self._projection.forget()
+            raise
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Work that must not hold the project up; `_drain` waits for it."""
@@ -1096,12 +1123,19 @@ class ProjectWorkflow:
     async def _refresh(self, force: bool = False) -> None:
         """Status from the gates; search attributes and the read model kept in step."""
         self._recompute()
-        key = (self.state.phase, self.state.status)
-        if force or key != self._last_synced:
-            self._last_synced = key
-            # Only the fields that changed since this run's last sync (workflows/projection.py).
+        update = self._due_sync(force)
+        if update is not None:
             try:
-                await self._store(defs.sync_project, self._projection.update(self.state, workflow.now()))
+                await self._store(defs.sync_project, update)
             except ActivityError:
                 self._projection.forget()
                 raise
+
+    def _due_sync(self, force: bool = False) -> ReadModelUpdate | None:
+        """The read model's sync when phase or status changed since the last one (or `force`):
+        only the fields that changed since this run's last sync (workflows/projection.py)."""
+        key = (self.state.phase, self.state.status)
+        if not force and key == self._last_synced:
+            return None
+        self._last_synced = key
+        return self._projection.update(self.state, workflow.now())

@@ -127,6 +127,10 @@ def test_recorded_document_ids_are_replaced_by_the_ones_the_bare_run_got() -> No
     learn({"document_id": 5, "summary": "s"}, {"document_id": 41, "summary": "s"}, ids)
     learn([{"deliverable_id": 7}, {"deliverable_id": 8}], [{"deliverable_id": 70}, {"deliverable_id": 8}], ids)
     learn({"details": {"document_id": "9"}}, {"details": {"document_id": "90"}}, ids)
+    # The other projects' documents research found are theirs, not this run's to learn.
+    learn(
+        {"document_id": 5, "related": [{"document_id": 3}]}, {"document_id": 41, "related": [{"document_id": 2}]}, ids
+    )
     assert ids == {5: 41, 7: 70, 9: 90}
     assert bare_calls.holds_ids({"a": [{"deliverable_id": 1}]}) and not bare_calls.holds_ids({"round": 5, "id": 7})
     later = {

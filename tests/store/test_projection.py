@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlmodel import select
+
 from activities.store import StoreActivities
 from boardroom.settings import Settings
-from domain.enums import GateKind, GateStatus, Phase, Status
+from domain.enums import Channel, GateKind, GateStatus, Phase, Status
 from domain.gates import GateView
 from domain.project import ProjectState
-from domain.records import ReadModelUpdate
+from domain.records import DecisionRecord, GateRecord, ReadModelUpdate
 from store.db import session_scope
 from store.projection import VERSIONS_KEY
-from store.tables import Project
+from store.tables import Decision, Gate, Project
 from workflows.projection import Projection, sequence
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -240,3 +242,46 @@ def test_two_syncs_of_one_project_at_once_merge_one_after_the_other(settings: Se
     assert stored is not None and stored.state is not None
     assert stored.state["steering"] == ["from the first sync"]
     assert stored.state["notes"] == ["from the second sync"]
+
+
+async def test_a_gate_and_a_decision_write_apply_the_sync_they_carry(settings: Settings, any_db_url: str) -> None:
+    """`open_gate` and `record_decision` carry the read model's sync due with them
+    (PATCH_STORE_SYNCS): the gate row or audit entry, then the project's row, in one activity."""
+    settings = settings.model_copy(update={"database_url": any_db_url})
+    store = StoreActivities(settings)
+    projection = Projection()
+    state = _state()
+    store._sync_project(projection.update(state, NOW))
+    gate = GateView(id="p-proj-g1", key="interview", kind=GateKind.interview, title="Questions", created_at=NOW)
+    state.gates.append(gate)
+    state.status = Status.waiting_approval
+    opened = GateRecord(
+        project_id="p-proj",
+        project_workflow_id="project-p-proj",
+        gate=gate,
+        sync=projection.update(state, NOW + timedelta(seconds=1)),
+    )
+    await store.open_gate(opened)
+    row = _row(settings, "p-proj")
+    assert row is not None and row.status == "waiting_approval" and row.pending_gates == 1
+    assert [g["id"] for g in (row.state or {})["gates"]] == ["p-proj-g1"]
+
+    gate.status, gate.decision, gate.decided_by = GateStatus.approved, "approve", "alice"
+    state.status = Status.running
+    decided = DecisionRecord(
+        project_id="p-proj",
+        gate_id=gate.id,
+        decision="approve",
+        approver="alice",
+        channel=Channel.api,
+        decided_at=NOW + timedelta(seconds=2),
+        sync=projection.update(state, NOW + timedelta(seconds=2)),
+    )
+    await store.record_decision(decided)
+    row = _row(settings, "p-proj")
+    assert row is not None and row.status == "running" and row.pending_gates == 0
+    assert ProjectState.model_validate({k: v for k, v in (row.state or {}).items() if k != VERSIONS_KEY}) == state
+    with session_scope(settings.database_url) as session:
+        audit = session.exec(select(Decision).where(Decision.gate_id == gate.id)).one()
+        stored_gate = session.get(Gate, gate.id)
+    assert audit.approver == "alice" and stored_gate is not None and stored_gate.status == "approved"

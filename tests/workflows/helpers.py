@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from domain.enums import Channel, GateStatus, Phase
 from domain.gates import GateDecision, GateView
 from domain.project import Policy, ProjectInput, ProjectState
+from domain.records import DecisionRecord, GateRecord, ReadModelUpdate
 from workflows.ids import project_workflow_id
 from workflows.project import ProjectWorkflow
 
@@ -188,6 +189,32 @@ async def activity_inputs(client: Client, workflow_id: str, activity: str, kind:
         payloads = list(attrs.input.payloads)
         (value,) = await client.data_converter.decode(payloads, [kind])
         found.append((value, sum(p.ByteSize() for p in payloads)))
+    return found
+
+
+# The activities that may carry the read model's sync (PATCH_STORE_SYNCS), beside sync_project.
+CARRIES_SYNC = ("open_gate", "record_decision")
+
+
+async def read_model_syncs(client: Client, workflow_id: str) -> list[tuple[ReadModelUpdate, int]]:
+    """Every read-model sync the run scheduled, in order, with its size: `sync_project`'s input and
+    the `sync` a gate or decision write carries."""
+    found = []
+    for e in await history_events(client, workflow_id):
+        if e.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            continue
+        attrs = e.activity_task_scheduled_event_attributes
+        name = attrs.activity_type.name
+        payloads = list(attrs.input.payloads)
+        if name == "sync_project":
+            (update,) = await client.data_converter.decode(payloads, [ReadModelUpdate])
+            found.append((update, sum(p.ByteSize() for p in payloads)))
+        elif name in CARRIES_SYNC:
+            (record,) = await client.data_converter.decode(
+                payloads, [GateRecord if name == "open_gate" else DecisionRecord]
+            )
+            if record.sync is not None:
+                found.append((record.sync, len(record.sync.model_dump_json())))
     return found
 
 

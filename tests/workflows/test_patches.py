@@ -1,5 +1,6 @@
-"""One patch marker per run (workflows/patches.py): a new run records BASELINE once instead of a
-marker (and a TemporalChangeVersion upsert) per patch; runs recorded before it ask each patch."""
+"""One patch marker per run (workflows/patches.py): a new run records the newest baseline once
+instead of a marker (and a TemporalChangeVersion upsert) per patch; runs recorded under an older
+baseline find theirs, and runs recorded before any ask each patch."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from temporalio.workflow import NondeterminismError
 
 from boardroom.client import data_converter
 from boardroom.settings import Settings
-from tests.workflows.helpers import cancel_and_wait, next_gate, start_project
+from domain.records import DecisionRecord, GateRecord
+from tests.workflows.helpers import cancel_and_wait, decide, next_gate, start_project
 from workers.worker import create_worker, workflow_runner, workflows
 from workflows import patches
-from workflows.patches import BASELINE, COVERED, taken
+from workflows.patches import BASELINE, BASELINES, COVERED, NEW, taken
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "workflows"
@@ -62,8 +64,8 @@ def test_workflow_code_asks_every_patch_through_the_one_helper() -> None:
     assert direct == []
 
 
-# The patches that existed when BASELINE was introduced: COVERED must never grow (a run that
-# recorded BASELINE knew only these).
+# The patches each baseline answers, as runs recorded them: a baseline's set never changes once a
+# run has recorded it (that run knew only these); a later patch comes with a new baseline.
 THEN = frozenset(
     {
         "budget-refusal-typed",
@@ -92,25 +94,34 @@ THEN = frozenset(
         "routine-role-budgets",
     }
 )
+RECORDED = {
+    "patches-2026-12": THEN,
+    "patches-2026-12-06": THEN | {"store-writes-carry-sync", "research-finds-related"},
+}
+# The baseline a new run records, and the one before it (tests/histories/v7-one-patch-marker).
+EARLIER = "patches-2026-12"
 
 
-def test_covered_names_exactly_the_patches_of_then() -> None:
-    assert COVERED == THEN
-    # A patch added later gets its own constant and stays out of COVERED (see the module's
-    # docstring); list it here when that happens.
-    after_baseline: set[str] = set()
+def test_each_baseline_answers_exactly_the_patches_of_its_day() -> None:
+    assert dict(BASELINES) == RECORDED
+    assert BASELINE == "patches-2026-12-06" and COVERED == RECORDED[BASELINE]
+    assert NEW == {"store-writes-carry-sync", "research-finds-related"}
+    # Every patch the workflow modules ask is covered by the newest baseline; none is a baseline.
     constants = _patch_constants()
-    assert set(constants) - after_baseline == THEN
-    assert BASELINE not in constants
+    assert set(constants) == COVERED
+    assert not set(constants) & set(RECORDED)
 
 
-def test_a_run_takes_a_patch_by_its_own_marker_or_by_the_baseline() -> None:
+def test_a_run_takes_a_patch_by_its_own_marker_or_by_a_baseline_that_covers_it() -> None:
     assert taken({"one-workflow"}, "one-workflow")
     assert taken({BASELINE}, "one-workflow")
+    assert taken({EARLIER}, "one-workflow")
     assert not taken({"slack-notice-per-phase"}, "one-workflow")
-    # A patch from after the baseline needs its own marker.
+    # A patch from after a baseline needs its own marker in the runs recorded under it.
+    assert taken({BASELINE}, "store-writes-carry-sync")
+    assert not taken({EARLIER}, "store-writes-carry-sync")
+    assert taken({EARLIER, "store-writes-carry-sync"}, "store-writes-carry-sync")
     assert not taken({BASELINE}, "a-later-patch")
-    assert taken({BASELINE, "a-later-patch"}, "a-later-patch")
     assert patches.patched.__module__ == "workflows.patches"
 
 
@@ -137,20 +148,50 @@ def _markers_and_version_upserts(history_set: str, name: str) -> tuple[list[str]
 def test_a_recorded_run_holds_one_marker_where_it_held_one_per_patch() -> None:
     # v6: every patch the project met, a marker and a TemporalChangeVersion upsert each.
     before, before_upserts = _markers_and_version_upserts("v6-projection", "project")
-    assert len(before) >= 7 and set(before) <= COVERED and before_upserts == len(before)
-    # v7: the same project, one marker, one upsert (both sets replay: tests/replay).
-    after, after_upserts = _markers_and_version_upserts("v7-one-patch-marker", "project")
-    assert (after, after_upserts) == ([BASELINE], 1)
-    routine, _ = _markers_and_version_upserts("v7-one-patch-marker", "routine")
-    assert routine == [BASELINE]
+    assert len(before) >= 7 and set(before) <= THEN and before_upserts == len(before)
+    # v7: the same project, one marker, one upsert; v8: the newer baseline, still one (every set
+    # replays: tests/replay).
+    for history_set, baseline in (("v7-one-patch-marker", EARLIER), ("v8-store-syncs", BASELINE)):
+        after, after_upserts = _markers_and_version_upserts(history_set, "project")
+        assert (after, after_upserts) == ([baseline], 1)
+        routine, _ = _markers_and_version_upserts(history_set, "routine")
+        assert routine == [baseline]
+
+
+async def test_a_new_run_syncs_the_read_model_with_the_gate_and_the_decision(
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str
+) -> None:
+    """PATCH_STORE_SYNCS: the sync due when a gate opens travels with `open_gate`, the one due when
+    it is decided with `record_decision`; no sync_project of their own follows either."""
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        handle = await start_project(dev_env.client, task_queue, goal=f"Sell oat bars {uuid.uuid4().hex[:6]}")
+        gate = await next_gate(handle, "interview")
+        await decide(handle, gate)
+        await next_gate(handle, "plan")
+        history = await handle.fetch_history()
+        await cancel_and_wait(handle)
+    scheduled = [
+        (e.activity_task_scheduled_event_attributes.activity_type.name, e.activity_task_scheduled_event_attributes)
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    names = [name for name, _ in scheduled]
+    assert "related_documents" not in names and "research" in names, "research looks the documents up itself"
+    for name, kind in (("open_gate", GateRecord), ("record_decision", DecisionRecord)):
+        at = names.index(name)
+        (record,) = await dev_env.client.data_converter.decode(list(scheduled[at][1].input.payloads), [kind])
+        assert record.sync is not None and record.sync.pending_gates == (1 if name == "open_gate" else 0)
+        assert names[at + 1] != "sync_project", names
 
 
 async def test_with_the_baseline_off_a_new_run_stays_replayable_by_the_code_before_it(
     dev_env: WorkflowEnvironment, settings: Settings, task_queue: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """BOARDROOM_PATCH_BASELINE=false, the first step of a rollout that keeps a rollback open: new
-    runs record a marker per patch, which the code before BASELINE replays; a run recorded with
-    the baseline on it cannot (why the rollback needs that step)."""
+    runs record no baseline but a marker per patch, and leave out the patches the newest baseline
+    brought — which the code before it replays (as does the code before any baseline); a run
+    recorded with the baseline on cannot be replayed by the code before it (why the rollback
+    needs that step)."""
     off = settings.model_copy(update={"patch_baseline": False})
     async with create_worker(dev_env.client, off, task_queue=task_queue):
         handle = await start_project(dev_env.client, task_queue, goal=f"Sell oat bars {uuid.uuid4().hex[:6]}")
@@ -163,18 +204,33 @@ async def test_with_the_baseline_off_a_new_run_stays_replayable_by_the_code_befo
         if e.HasField("marker_recorded_event_attributes")
         for p in e.marker_recorded_event_attributes.details["patch-data"].payloads
     }
-    assert BASELINE not in recorded and {"one-workflow", "slack-notice-per-phase"} <= recorded
+    assert not recorded & set(RECORDED) and {"one-workflow", "slack-notice-per-phase"} <= recorded
+    assert not recorded & NEW
+    # The path of before: the gate written, then the read model synced by an activity of its own.
+    names = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert names[names.index("open_gate") + 1] == "sync_project", names
 
     def replayer() -> Replayer:
         return Replayer(workflows=workflows(), workflow_runner=workflow_runner(), data_converter=data_converter())
 
-    # Today's code replays it; so does the code before BASELINE (each patch asked on its own).
+    def history_of(history_set: str) -> WorkflowHistory:
+        ids = json.loads((HISTORIES / history_set / "workflow-ids.json").read_text())
+        return WorkflowHistory.from_json(ids["project"], (HISTORIES / history_set / "project.json").read_text())
+
+    # Today's code replays it; so does the code before BASELINE (the earlier baseline only, which
+    # does not know the newer patches) and the code before any baseline (each patch on its own).
     assert (await replayer().replay_workflow(history)).replay_failure is None
-    monkeypatch.setattr(patches, "COVERED", frozenset())
+    monkeypatch.setattr(patches, "BASELINES", BASELINES[1:])
     assert (await replayer().replay_workflow(history)).replay_failure is None
-    ids = json.loads((HISTORIES / "v7-one-patch-marker" / "workflow-ids.json").read_text())
-    with_baseline = WorkflowHistory.from_json(
-        ids["project"], (HISTORIES / "v7-one-patch-marker" / "project.json").read_text()
-    )
-    failed = await replayer().replay_workflow(with_baseline, raise_on_replay_failure=False)
+    assert (await replayer().replay_workflow(history_of("v7-one-patch-marker"))).replay_failure is None
+    # A run recorded with today's baseline on: the code before it cannot replay it.
+    failed = await replayer().replay_workflow(history_of("v8-store-syncs"), raise_on_replay_failure=False)
+    assert isinstance(failed.replay_failure, NondeterminismError)
+    monkeypatch.setattr(patches, "BASELINES", ())
+    assert (await replayer().replay_workflow(history)).replay_failure is None
+    failed = await replayer().replay_workflow(history_of("v7-one-patch-marker"), raise_on_replay_failure=False)
     assert isinstance(failed.replay_failure, NondeterminismError)

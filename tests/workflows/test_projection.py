@@ -11,12 +11,12 @@ from temporalio.testing import WorkflowEnvironment
 from boardroom.settings import Settings
 from domain.enums import AutoApprove, Phase, Status
 from domain.project import Policy, ProjectState
-from domain.records import ReadModelUpdate
+from domain.records import DecisionRecord, ReadModelUpdate
 from store.db import session_scope
 from store.projection import VERSIONS_KEY
 from store.tables import Project
 from tests.waiting import eventually
-from tests.workflows.helpers import activity_inputs, cancel_and_wait, start_project, wait_for
+from tests.workflows.helpers import activity_inputs, cancel_and_wait, read_model_syncs, start_project, wait_for
 from workers.worker import create_worker
 
 
@@ -29,7 +29,12 @@ async def test_syncs_carry_only_what_changed_and_the_row_matches_the_project(
         final = await cancel_and_wait(handle)
         assert final.status == Status.cancelled
 
-        inputs = await activity_inputs(dev_env.client, handle.id, "sync_project", ReadModelUpdate)
+        inputs = await read_model_syncs(dev_env.client, handle.id)
+        # The syncs are sync_project's and those a gate or decision write carried (PATCH_STORE_SYNCS;
+        # with every gate approved by the policy at once, none is due then).
+        own = await activity_inputs(dev_env.client, handle.id, "sync_project", ReadModelUpdate)
+        decisions = await activity_inputs(dev_env.client, handle.id, "record_decision", DecisionRecord)
+        assert decisions and len(own) + sum(1 for d, _ in decisions if d.sync is not None) == len(inputs)
         syncs, sizes = [u for u, _ in inputs], [size for _, size in inputs]
         assert len(syncs) >= 4, "a sync at each phase and at the end"
         assert all(u.state is None and u.changes is not None for u in syncs)

@@ -59,8 +59,8 @@ async def test_a_project_started_before_one_workflow_goes_on_and_moves_at_contin
         activities=activities(settings),
         workflow_runner=workflow_runner(),
     )
-    # The code of then also asked each patch on its own (no BASELINE marker: workflows/patches.py).
-    monkeypatch.setattr(patches, "COVERED", frozenset())
+    # The code of then also asked each patch on its own (no baseline marker: workflows/patches.py).
+    monkeypatch.setattr(patches, "BASELINES", ())
     async with old:
         handle = await start_project(client, task_queue, goal=f"Sell tea towels {uuid.uuid4().hex[:6]}", policy=policy)
         first_run = (await handle.describe()).run_id
