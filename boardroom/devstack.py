@@ -30,18 +30,35 @@ class Ui(_Strict):
     port: int = Field(default=8233, ge=1, le=65535)
 
 
+class Sqlite(_Strict):
+    """The dev server's SQLite file: its journal and how often it syncs to disk (`--sqlite-pragma`)."""
+
+    journal_mode: Literal["delete", "truncate", "persist", "wal"] = "wal"
+    synchronous: Literal["off", "normal", "full", "extra"] = "normal"
+
+    def args(self) -> list[str]:
+        return [
+            "--sqlite-pragma",
+            f"journal_mode={self.journal_mode}",
+            "--sqlite-pragma",
+            f"synchronous={self.synchronous}",
+        ]
+
+
 class ApiListen(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
 
 class DevStackConfig(_Strict):
-    """The dev stack: namespace, ports, database file, search attributes, dynamic config."""
+    """The dev stack: namespace, ports, database file and its SQLite settings, search attributes,
+    dynamic config."""
 
     namespace: str = "default"
     frontend: Frontend = Frontend()
     ui: Ui = Ui()
     database_file: str = ".data/temporal.db"
+    sqlite: Sqlite = Sqlite()
     task_queue: str = "boardroom"
     api: ApiListen = ApiListen()
     search_attributes: dict[str, SearchAttributeType] = {}

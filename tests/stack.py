@@ -198,6 +198,9 @@ class DevServer:
         if not self.persistent:
             at = cmd.index("--db-filename")
             del cmd[at : at + 2]
+            while "--sqlite-pragma" in cmd:
+                at = cmd.index("--sqlite-pragma")
+                del cmd[at : at + 2]
         # Each restart gets fresh HTTP and metrics ports (the old ones may linger in TIME_WAIT).
         return [*cmd, "--http-port", str(free_port()), "--metrics-port", str(free_port())]
 

@@ -62,6 +62,7 @@ def dev_server_command(dev: DevStackConfig, settings: Settings, base: Path) -> l
         dev.namespace,
         "--db-filename",
         str(db_file),
+        *dev.sqlite.args(),
         "--log-level",
         "error",
         *dev.search_attribute_args(),

@@ -13,6 +13,7 @@ import pytest
 from boardroom.devstack import load_devstack
 from boardroom.settings import load_settings
 from domain.errors import ConfigError
+from workers.devstack_runner import dev_server_command
 
 BOARDROOM = [sys.executable, "-m", "boardroom.cli"]
 
@@ -105,3 +106,16 @@ def test_worker_role_setting_and_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     assert build_parser().parse_args(["worker"]).role is None
     with pytest.raises(ConfigError, match="BOARDROOM_WORKER_ROLE must be one of all, workflows, activities"):
         load_settings(worker_role="everything")
+
+
+def test_the_dev_servers_sqlite_settings_are_checked_and_passed_on(tmp_path: Path) -> None:
+    dev = load_devstack()
+    assert (dev.sqlite.journal_mode, dev.sqlite.synchronous) == ("wal", "normal")
+    cmd = dev_server_command(dev, load_settings(), tmp_path)
+    pragmas = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--sqlite-pragma"]
+    assert pragmas == ["journal_mode=wal", "synchronous=normal"]
+    bad = tmp_path / "temporal-dev.yaml"
+    bad.write_text("sqlite:\n  journal_mode: fast\n")
+    with pytest.raises(ConfigError, match="sqlite.journal_mode"):
+        load_devstack(bad)
+    assert_one_line(run(["--config", str(bad), "up"]), "sqlite.journal_mode")
