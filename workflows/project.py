@@ -1039,10 +1039,12 @@ class ProjectWorkflow:
         if not patched(PATCH_STORE_SYNCS):
             return await self._store(fn, record)
         self._recompute()
+        sync = self._due_sync()
         try:
-            return await self._store(fn, record.model_copy(update={"sync": self._due_sync()}))
+            return await self._store(fn, record.model_copy(update={"sync": sync}))
         except ActivityError:
-            self._projection.forget()
+            if sync is not None:
+                self._projection.forget()  # the store may have missed it: the next sync is whole
             raise
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
