@@ -266,6 +266,7 @@ class AgentActivities:
             summary=_summary(draft.summary),
             usage=meter.usage,
             related=data.related if data.find_related is not None else [],
+            searched=data.find_related is not None,
         )
 
     @activity.defn(name="plan")

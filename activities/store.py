@@ -17,7 +17,15 @@ from temporalio.exceptions import ApplicationError
 from activities.context import find_related
 from boardroom.settings import Settings
 from domain.enums import Channel
-from domain.records import BudgetUpdate, DecisionRecord, DeliverableEdit, GateRecord, ReadModelUpdate, VoteRecord
+from domain.records import (
+    BudgetUpdate,
+    DecisionRecord,
+    DeliverableEdit,
+    GateRecord,
+    ReadModelUpdate,
+    Stored,
+    VoteRecord,
+)
 from domain.work import RelatedInput, RelatedOutput
 from store.db import get_engine
 from store.lessons import LessonSource, record_lesson
@@ -110,7 +118,9 @@ class StoreActivities:
             result = self._notifier(record)
             if asyncio.iscoroutine(result):
                 await result
-        return GateChannels(channels=[NotifyChannel(c) for c in channels if c != NotifyChannel.slack])
+        return GateChannels(
+            channels=[NotifyChannel(c) for c in channels if c != NotifyChannel.slack], synced=record.sync is not None
+        )
 
     def _open_gate(self, record: GateRecord) -> None:
         gate = record.gate
@@ -138,10 +148,11 @@ class StoreActivities:
             self._sync_project(record.sync)
 
     @activity.defn(name="record_decision")
-    async def record_decision(self, record: DecisionRecord) -> None:
+    async def record_decision(self, record: DecisionRecord) -> Stored:
         """Writes the audit entry and closes the gate row, then applies the read model's sync it
         carries. Idempotent: one entry per gate."""
         await asyncio.to_thread(self._record_decision, record)
+        return Stored(synced=record.sync is not None)
 
     def _record_decision(self, record: DecisionRecord) -> None:
         with self._session() as session:

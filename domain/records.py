@@ -62,6 +62,13 @@ class DecisionRecord(Model):
     sync: ReadModelUpdate | None = None
 
 
+class Stored(Model):
+    """A store write's answer: whether it applied the read model's sync its record carried
+    (activity workers from before that answered nothing)."""
+
+    synced: bool = False
+
+
 class VoteRecord(Model):
     """One vote on a gate that needs several approvals: an audit entry of its own."""
 

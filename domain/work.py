@@ -186,8 +186,10 @@ class ResearchOutput(Model):
     document_id: int | None = None
     summary: str
     usage: Usage = Usage()
-    # The documents `find_related` found (what planning builds on, too).
+    # The documents `find_related` found (what planning builds on, too), and whether it was run
+    # (activity workers from before it ignore `find_related`).
     related: list[RelatedDocument] = Field(default=[], max_length=MAX_RELATED)
+    searched: bool = False
 
 
 class PlanInput(Model):

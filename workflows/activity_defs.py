@@ -31,7 +31,7 @@ from domain.launch import (
     SlackNotice,
     ValidateLaunchInput,
 )
-from domain.records import BudgetUpdate, DecisionRecord, DeliverableEdit, ReadModelUpdate, VoteRecord
+from domain.records import BudgetUpdate, DecisionRecord, DeliverableEdit, ReadModelUpdate, Stored, VoteRecord
 from domain.work import (
     InterviewInput,
     InterviewOutput,
@@ -104,7 +104,7 @@ async def sync_project(update: ReadModelUpdate) -> None:
 
 
 @activity.defn(name="record_decision")
-async def record_decision(record: DecisionRecord) -> None:
+async def record_decision(record: DecisionRecord) -> Stored | None:
     declared_only("record_decision")
 
 

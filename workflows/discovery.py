@@ -132,7 +132,14 @@ class DiscoveryWorkflow(GateClient):
             what="market research",
         )
         if find is not None:
-            related = research.related
+            if research.searched:
+                related = research.related
+            else:
+                # An activities worker from before it ignored the search: planning still gets them.
+                found = await workflow.execute_activity(
+                    defs.related_documents, find, summary="documents from the owner's earlier projects", **STORE
+                )
+                related = found.documents
         usage = add_usage(usage, research.usage)
         feedback: list[str] = []
         previous = None

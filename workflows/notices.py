@@ -38,6 +38,8 @@ class GateChannels(Model):
     """`open_gate`'s answer: the channels beside Slack this gate (or reminder) goes to."""
 
     channels: list[NotifyChannel] = Field(default=[], max_length=3)
+    # The read model's sync the record carried was applied (workers from before answered no such thing).
+    synced: bool = False
 
 
 # Declared here beside the types they use (workflows/activity_defs.py says why); the bodies are

@@ -867,7 +867,9 @@ class ProjectWorkflow:
         if vote is not None:
             votes = ", ".join(f"{v.approver} {v.decision}" for v in gate.votes)
             edits = "; ".join(x for x in (edits, f"votes: {votes}") if x)
-        await self._store_synced(
+        # A role or budget decision changes the state after its record: synced by the `_refresh` below.
+        changes_after = is_role_gate(gate) or (gate.kind == GateKind.budget and decision.decision == "approve")
+        await (self._store if changes_after else self._store_synced)(
             defs.record_decision,
             DecisionRecord(
                 project_id=self.state.project_id,
@@ -1041,11 +1043,20 @@ class ProjectWorkflow:
         self._recompute()
         sync = self._due_sync()
         try:
-            return await self._store(fn, record.model_copy(update={"sync": sync}))
+            result = await self._store(fn, record.model_copy(update={"sync": sync}))
         except ActivityError:
             if sync is not None:
-                self._projection.forget()  # the store may have missed it: the next sync is whole
+                self._unsynced()
             raise
+        if sync is not None and not getattr(result, "synced", False):
+            # An activities worker from before this change dropped it: the next `_refresh` sends it.
+            self._unsynced()
+        return result
+
+    def _unsynced(self) -> None:
+        """The store may have missed the last sync: the next `_refresh` sends one, whole."""
+        self._projection.forget()
+        self._last_synced = None
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Work that must not hold the project up; `_drain` waits for it."""

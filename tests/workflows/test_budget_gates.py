@@ -68,6 +68,12 @@ def stored_budget(db_url: str, project_id: str) -> float | None:
         return row.budget_usd if row is not None else None
 
 
+def snapshot_budget(db_url: str, project_id: str) -> float | None:
+    with session_scope(db_url) as session:
+        row = session.get(Project, project_id)
+        return float(row.state["cost"]["budget_usd"]) if row is not None and row.state else None
+
+
 async def poll(check: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
     await eventually(check, what, timeout)
 
@@ -165,6 +171,8 @@ async def test_discovery_budget_approved_goes_on_then_refused_ends_the_project(
         state = await decide_budget(handle, research, "approve", increase=round(before, 2))
         assert state.cost.budget_usd == round(0.01 + round(before, 2), 2)
         await poll(lambda: stored_budget(db, project_id) == state.cost.budget_usd, "the stored budget")
+        # The read model's snapshot shows it too (a budget decision is synced after it raised it).
+        await poll(lambda: snapshot_budget(db, project_id) == state.cost.budget_usd, "the read model's budget")
         planning = await next_gate(handle, "budget")
         assert planning.title == "Budget reached before: planning"
         assert spent(db, project_id) > before, "the research ran on the raised budget"

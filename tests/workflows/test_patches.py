@@ -9,18 +9,20 @@ import base64
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHistory
+from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, Worker
 from temporalio.workflow import NondeterminismError
 
 from boardroom.client import data_converter
 from boardroom.settings import Settings
 from domain.records import DecisionRecord, GateRecord
+from tests.waiting import eventually
 from tests.workflows.helpers import cancel_and_wait, decide, next_gate, start_project
-from workers.worker import create_worker, workflow_runner, workflows
+from workers.worker import activities, create_worker, workflow_runner, workflows
 from workflows import patches
 from workflows.patches import BASELINE, BASELINES, COVERED, NEW, taken
 
@@ -125,6 +127,38 @@ def test_a_run_takes_a_patch_by_its_own_marker_or_by_a_baseline_that_covers_it()
     assert patches.patched.__module__ == "workflows.patches"
 
 
+def _recorded_patches(history: WorkflowHistory) -> set[str]:
+    """The patch ids a history recorded markers for."""
+    return {
+        json.loads(p.data)["id"]
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+        for p in e.marker_recorded_event_attributes.details["patch-data"].payloads
+    }
+
+
+def _scheduled(history: WorkflowHistory) -> list[str]:
+    """The activities a history scheduled, by name, in order."""
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+
+
+async def _after_the_gate(handle: WorkflowHandle[Any, Any]) -> WorkflowHistory:
+    """The history once the activity after the first `open_gate` is scheduled: the gate shows in
+    the state before its write (and the sync after it) are."""
+
+    async def probe() -> WorkflowHistory | None:
+        history = await handle.fetch_history()
+        names = _scheduled(history)
+        return history if "open_gate" in names and names.index("open_gate") + 1 < len(names) else None
+
+    found: WorkflowHistory = await eventually(probe, "the activity after open_gate")
+    return found
+
+
 def _markers_and_version_upserts(history_set: str, name: str) -> tuple[list[str], int]:
     events = json.loads((HISTORIES / history_set / f"{name}.json").read_text())["events"]
     markers = [
@@ -196,22 +230,13 @@ async def test_with_the_baseline_off_a_new_run_stays_replayable_by_the_code_befo
     async with create_worker(dev_env.client, off, task_queue=task_queue):
         handle = await start_project(dev_env.client, task_queue, goal=f"Sell oat bars {uuid.uuid4().hex[:6]}")
         await next_gate(handle, "interview")
-        history = await handle.fetch_history()
+        history = await _after_the_gate(handle)
         await cancel_and_wait(handle)
-    recorded = {
-        json.loads(p.data)["id"]
-        for e in history.events
-        if e.HasField("marker_recorded_event_attributes")
-        for p in e.marker_recorded_event_attributes.details["patch-data"].payloads
-    }
+    recorded = _recorded_patches(history)
     assert not recorded & set(RECORDED) and {"one-workflow", "slack-notice-per-phase"} <= recorded
     assert not recorded & NEW
     # The path of before: the gate written, then the read model synced by an activity of its own.
-    names = [
-        e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
+    names = _scheduled(history)
     assert names[names.index("open_gate") + 1] == "sync_project", names
 
     def replayer() -> Replayer:
@@ -234,3 +259,41 @@ async def test_with_the_baseline_off_a_new_run_stays_replayable_by_the_code_befo
     assert (await replayer().replay_workflow(history)).replay_failure is None
     failed = await replayer().replay_workflow(history_of("v7-one-patch-marker"), raise_on_replay_failure=False)
     assert isinstance(failed.replay_failure, NondeterminismError)
+
+
+async def test_a_run_from_before_the_newest_baseline_goes_on_under_todays_worker(
+    dev_env: WorkflowEnvironment, settings: Settings, task_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run started on the code before `patches-2026-12-06` (it recorded `patches-2026-12` and took
+    the old paths) is decided on today's worker: the patches its baseline did not know are asked
+    on their own from then on, and the whole history replays."""
+    monkeypatch.setattr(patches, "BASELINES", BASELINES[1:])
+    before = Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=workflows(),
+        activities=activities(settings),
+        workflow_runner=workflow_runner(),
+        patch_activation_callback=lambda ask: ask.patch_id not in NEW,
+    )
+    async with before:
+        handle = await start_project(dev_env.client, task_queue, goal=f"Sell rye crackers {uuid.uuid4().hex[:6]}")
+        interview = await next_gate(handle, "interview")
+        await _after_the_gate(handle)
+    monkeypatch.undo()
+    async with create_worker(dev_env.client, settings, task_queue=task_queue):
+        await decide(handle, interview)
+        await next_gate(handle, "plan")
+        history = await handle.fetch_history()
+        await cancel_and_wait(handle)
+    recorded = _recorded_patches(history)
+    assert EARLIER in recorded and BASELINE not in recorded
+    # The sync patch was asked when the interview gate opened, on the code before (False, kept for
+    # the run): the decision keeps that path. Research's was first asked today: taken.
+    assert "store-writes-carry-sync" not in recorded and "research-finds-related" in recorded
+    names = _scheduled(history)
+    assert names[names.index("open_gate") + 1] == "sync_project", names
+    assert names[names.index("record_decision") + 1] == "sync_project", names
+    assert "related_documents" not in names, "research looked the documents up itself"
+    replayer = Replayer(workflows=workflows(), workflow_runner=workflow_runner(), data_converter=data_converter())
+    assert (await replayer.replay_workflow(history)).replay_failure is None
