@@ -84,7 +84,7 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "loadavg_at_start": " ".join(f"{x:.2f}" for x in load),
         # The dev server's SQLite, as temporal-dev.yaml sets it for `make run` and the bench.
-        "temporal_sqlite": " ".join(a for a in load_devstack().sqlite.args() if a != "--sqlite-pragma"),
+        "temporal_sqlite": load_devstack().sqlite.describe(),
     }
 
 

@@ -36,13 +36,14 @@ class Sqlite(_Strict):
     journal_mode: Literal["delete", "truncate", "persist", "wal"] = "wal"
     synchronous: Literal["off", "normal", "full", "extra"] = "normal"
 
+    def pragmas(self) -> list[str]:
+        return [f"journal_mode={self.journal_mode}", f"synchronous={self.synchronous}"]
+
     def args(self) -> list[str]:
-        return [
-            "--sqlite-pragma",
-            f"journal_mode={self.journal_mode}",
-            "--sqlite-pragma",
-            f"synchronous={self.synchronous}",
-        ]
+        return [arg for pragma in self.pragmas() for arg in ("--sqlite-pragma", pragma)]
+
+    def describe(self) -> str:
+        return " ".join(self.pragmas())
 
 
 class ApiListen(_Strict):

@@ -89,6 +89,14 @@ class DiscoveryWorkflow(GateClient):
     def steer(self, instruction: SteerInstruction) -> None:
         self._steering.append(instruction.instruction)
 
+    @staticmethod
+    async def _related_documents(find: RelatedInput) -> list[RelatedDocument]:
+        """The owner's earlier documents, by the `related_documents` activity."""
+        found = await workflow.execute_activity(
+            defs.related_documents, find, summary="documents from the owner's earlier projects", **STORE
+        )
+        return found.documents
+
     @workflow.run
     async def run(self, data: DiscoveryInput) -> DiscoveryOutput:
         self.project_workflow_id = data.project_workflow_id
@@ -117,13 +125,7 @@ class DiscoveryWorkflow(GateClient):
         if patched(PATCH_RELATED):
             find = RelatedInput(project_id=data.project_id, text=" ".join([data.goal, *answers.values()])[:4000])
             if not patched(PATCH_RESEARCH_FINDS_RELATED):
-                found = await workflow.execute_activity(
-                    defs.related_documents,
-                    find,
-                    summary="documents from the owner's earlier projects",
-                    **STORE,
-                )
-                related, find = found.documents, None
+                related, find = await self._related_documents(find), None
         research = await self.agent(
             defs.research,
             ResearchInput(
@@ -136,10 +138,7 @@ class DiscoveryWorkflow(GateClient):
                 related = research.related
             else:
                 # An activities worker from before it ignored the search: planning still gets them.
-                found = await workflow.execute_activity(
-                    defs.related_documents, find, summary="documents from the owner's earlier projects", **STORE
-                )
-                related = found.documents
+                related = await self._related_documents(find)
         usage = add_usage(usage, research.usage)
         feedback: list[str] = []
         previous = None

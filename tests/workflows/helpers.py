@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
 
 from domain.enums import Channel, GateStatus, Phase
 from domain.gates import GateDecision, GateView
@@ -190,6 +190,15 @@ async def activity_inputs(client: Client, workflow_id: str, activity: str, kind:
         (value,) = await client.data_converter.decode(payloads, [kind])
         found.append((value, sum(p.ByteSize() for p in payloads)))
     return found
+
+
+def scheduled_activities(history: WorkflowHistory) -> list[str]:
+    """The activities a history scheduled, by name, in order."""
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
 
 
 # The activities that may carry the read model's sync (PATCH_STORE_SYNCS), beside sync_project.

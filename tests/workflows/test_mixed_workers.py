@@ -19,7 +19,7 @@ from domain.work import ResearchInput, ResearchOutput
 from store.db import session_scope
 from store.tables import Project
 from tests.waiting import eventually
-from tests.workflows.helpers import cancel_and_wait, decide, next_gate, start_project
+from tests.workflows.helpers import cancel_and_wait, decide, next_gate, scheduled_activities, start_project
 from workers.worker import activities, workflow_runner, workflows
 from workflows.ids import project_id_from_gate_id
 from workflows.notices import GateChannels
@@ -79,11 +79,7 @@ async def test_an_activities_worker_from_before_loses_no_sync_and_no_search(
         await eventually(lambda: row_status() == "waiting_approval", "the read model waiting at the plan")
         history = await handle.fetch_history()
         await cancel_and_wait(handle)
-    names = [
-        e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
+    names = scheduled_activities(history)
     # Each gate and decision write, then a sync of its own; research, then the search it skipped.
     for at, name in enumerate(names):
         if name in ("open_gate", "record_decision"):

@@ -21,7 +21,7 @@ from boardroom.client import data_converter
 from boardroom.settings import Settings
 from domain.records import DecisionRecord, GateRecord
 from tests.waiting import eventually
-from tests.workflows.helpers import cancel_and_wait, decide, next_gate, start_project
+from tests.workflows.helpers import cancel_and_wait, decide, next_gate, scheduled_activities, start_project
 from workers.worker import activities, create_worker, workflow_runner, workflows
 from workflows import patches
 from workflows.patches import BASELINE, BASELINES, COVERED, NEW, taken
@@ -137,22 +137,13 @@ def _recorded_patches(history: WorkflowHistory) -> set[str]:
     }
 
 
-def _scheduled(history: WorkflowHistory) -> list[str]:
-    """The activities a history scheduled, by name, in order."""
-    return [
-        e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
-
-
 async def _after_the_gate(handle: WorkflowHandle[Any, Any]) -> WorkflowHistory:
     """The history once the activity after the first `open_gate` is scheduled: the gate shows in
     the state before its write (and the sync after it) are."""
 
     async def probe() -> WorkflowHistory | None:
         history = await handle.fetch_history()
-        names = _scheduled(history)
+        names = scheduled_activities(history)
         return history if "open_gate" in names and names.index("open_gate") + 1 < len(names) else None
 
     found: WorkflowHistory = await eventually(probe, "the activity after open_gate")
@@ -236,7 +227,7 @@ async def test_with_the_baseline_off_a_new_run_stays_replayable_by_the_code_befo
     assert not recorded & set(RECORDED) and {"one-workflow", "slack-notice-per-phase"} <= recorded
     assert not recorded & NEW
     # The path of before: the gate written, then the read model synced by an activity of its own.
-    names = _scheduled(history)
+    names = scheduled_activities(history)
     assert names[names.index("open_gate") + 1] == "sync_project", names
 
     def replayer() -> Replayer:
@@ -291,7 +282,7 @@ async def test_a_run_from_before_the_newest_baseline_goes_on_under_todays_worker
     # The sync patch was asked when the interview gate opened, on the code before (False, kept for
     # the run): the decision keeps that path. Research's was first asked today: taken.
     assert "store-writes-carry-sync" not in recorded and "research-finds-related" in recorded
-    names = _scheduled(history)
+    names = scheduled_activities(history)
     assert names[names.index("open_gate") + 1] == "sync_project", names
     assert names[names.index("record_decision") + 1] == "sync_project", names
     assert "related_documents" not in names, "research looked the documents up itself"
